@@ -1,0 +1,3 @@
+from sugang.cli import main
+
+main()

@@ -1,0 +1,119 @@
+"""The FastAPI application: routers, and the one place errors become HTTP answers."""
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, RedirectResponse
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
+from starlette.exceptions import HTTPException
+
+from sugang import __version__
+from sugang.auth import api as auth_api
+from sugang.catalog import api as catalog_api
+from sugang.config import Settings, get_settings
+from sugang.deps import language_of
+from sugang.enrollment import api as enrollment_api
+from sugang.errors import (
+    Internal,
+    InvalidRequest,
+    NotAuthenticated,
+    NotFound,
+    SugangError,
+    Unavailable,
+)
+from sugang.registrar import api as registrar_api
+from sugang.services import Services
+from sugang.students import api as students_api
+from sugang.system import api as system_api
+
+log = logging.getLogger("sugang")
+
+
+def create_app(settings: Settings | None = None, services: Services | None = None) -> FastAPI:
+    """Build the app. Tests pass their own `services`; `sugang serve` passes nothing."""
+    owns_services = services is None
+    services = services or Services.from_settings(settings or get_settings())
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        yield
+        if owns_services:
+            await services.db.dispose()
+
+    app = FastAPI(
+        title="sugang",
+        version=__version__,
+        summary="Course registration (수강신청) that stays correct under a registration rush",
+        lifespan=lifespan,
+    )
+    app.state.services = services
+    for module in (
+        system_api,
+        auth_api,
+        catalog_api,
+        enrollment_api,
+        students_api,
+        registrar_api,
+    ):
+        app.include_router(module.router)
+    app.include_router(catalog_api.admin)
+
+    @app.get("/", include_in_schema=False)
+    async def index() -> RedirectResponse:
+        return RedirectResponse("/docs")
+
+    _install_error_handlers(app)
+    return app
+
+
+def _answer(
+    request: Request, error: SugangError, headers: dict[str, str] | None = None
+) -> JSONResponse:
+    language = language_of(request.headers.get("accept-language"))
+    return JSONResponse(error.to_body(language), status_code=error.status, headers=headers)
+
+
+def _install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(SugangError)
+    async def refused(request: Request, error: SugangError) -> JSONResponse:
+        headers = {"WWW-Authenticate": "Bearer"} if isinstance(error, NotAuthenticated) else None
+        return _answer(request, error, headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(request: Request, error: RequestValidationError) -> JSONResponse:
+        problems = [
+            {"loc": [str(p) for p in e.get("loc", ())], "msg": str(e.get("msg", ""))}
+            for e in error.errors()
+        ]
+        reason = "; ".join(f"{'.'.join(p['loc'])}: {p['msg']}" for p in problems[:5])
+        return _answer(request, InvalidRequest(reason=reason, errors=problems))
+
+    @app.exception_handler(HTTPException)
+    async def http_error(request: Request, error: HTTPException) -> JSONResponse:
+        if error.status_code == 404:
+            return _answer(request, NotFound(what="page", what_ko="페이지"))
+        body: dict[str, Any] = {
+            "code": f"HTTP_{error.status_code}",
+            "message": str(error.detail),
+            "messages": {"ko": str(error.detail), "en": str(error.detail)},
+            "detail": {},
+        }
+        return JSONResponse(body, status_code=error.status_code, headers=error.headers)
+
+    @app.exception_handler(PoolTimeoutError)
+    @app.exception_handler(OperationalError)
+    @app.exception_handler(InterfaceError)
+    async def database_unavailable(request: Request, error: Exception) -> JSONResponse:
+        log.warning("database unavailable: %s", error)
+        return _answer(request, Unavailable(), {"Retry-After": "2"})
+
+    @app.exception_handler(DBAPIError)
+    @app.exception_handler(Exception)
+    async def unexpected(request: Request, error: Exception) -> JSONResponse:
+        log.exception("unhandled error on %s %s", request.method, request.url.path)
+        return _answer(request, Internal())

@@ -1,0 +1,1 @@
+"""Users, passwords, bearer tokens and the role checks handlers depend on."""

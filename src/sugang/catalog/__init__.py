@@ -1,0 +1,1 @@
+"""Terms and their registration windows, departments, courses and sections."""

@@ -1,0 +1,49 @@
+"""Typed settings, read from the environment with the prefix SUGANG_."""
+
+from functools import lru_cache
+from typing import Literal
+
+from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+INSECURE_DEV_SECRET = "sugang-local-development-secret-change-me"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="SUGANG_", extra="ignore")
+
+    environment: Literal["local", "test", "production"] = "local"
+    database_url: str = "sqlite+aiosqlite:///./sugang.db"
+    secret_key: SecretStr = SecretStr(INSECURE_DEV_SECRET)
+    access_token_minutes: int = Field(default=120, ge=1, le=24 * 60)
+
+    db_pool_size: int = Field(default=20, ge=1)
+    db_max_overflow: int = Field(default=10, ge=0)
+    db_pool_timeout_seconds: float = Field(default=30.0, gt=0)
+    sqlite_busy_timeout_ms: int = Field(default=30_000, ge=0)
+
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=1, le=65535)
+    workers: int = Field(default=1, ge=1)
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    @model_validator(mode="after")
+    def _refuse_default_secret_outside_local(self) -> "Settings":
+        if (
+            self.environment == "production"
+            and self.secret_key.get_secret_value() == INSECURE_DEV_SECRET
+        ):
+            raise ValueError(
+                "SUGANG_SECRET_KEY must be set to a private random value in production"
+            )
+        if self.environment == "production" and len(self.secret_key.get_secret_value()) < 32:
+            raise ValueError("SUGANG_SECRET_KEY must be at least 32 characters in production")
+        return self
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,1 @@
+"""Enroll, drop, waitlist and basket: the rules and the transactions that enforce them."""

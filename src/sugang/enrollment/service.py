@@ -1,0 +1,423 @@
+"""Enroll, drop and waitlist: each one transaction that holds the student's row lock.
+
+Why it cannot oversell or double-enroll, whatever the concurrency:
+- A student's own requests serialise on `SELECT ... FROM students ... FOR NO KEY UPDATE`, so
+  the rules that read the student's state (duplicate course, time conflict, credit limit) judge
+  the state that is committed and cannot change under them. Different students never wait for
+  each other here.
+- The seat is claimed by one conditional UPDATE (`enrolled < capacity`); PostgreSQL re-checks
+  the condition on the newest row version after waiting for a concurrent claimer, and the
+  CHECK constraint `enrolled <= capacity` would refuse an oversell even if that were wrong.
+- UNIQUE (student_id, term_id, course_id) backs up the duplicate-course rule.
+On SQLite every write transaction is BEGIN IMMEDIATE, so writers are serial.
+"""
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from sqlalchemy import JSON, bindparam, text
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from sugang.base import UTCDateTime
+from sugang.catalog.cache import CatalogCache
+from sugang.clock import Clock
+from sugang.enrollment import rules
+from sugang.enrollment.rules import SectionInfo, StudentInfo
+from sugang.errors import (
+    AlreadyEnrolled,
+    AlreadyWaitlisted,
+    NotEnrolled,
+    NotFound,
+    SectionClosed,
+    SectionFull,
+)
+
+Source = Literal["live", "auto", "waitlist", "admin"]
+
+
+@dataclass(frozen=True)
+class Enrolled:
+    section_id: int
+    enrollment_id: int
+
+
+@dataclass(frozen=True)
+class Waitlisted:
+    section_id: int
+    position: int
+
+
+@dataclass(frozen=True)
+class Dropped:
+    section_id: int
+    promoted_student_id: int | None = None
+
+
+@dataclass(frozen=True)
+class LeftWaitlist:
+    section_id: int
+
+
+@dataclass(frozen=True)
+class LockedStudent:
+    info: StudentInfo
+    catalog_version: int
+
+
+_LOCK_STUDENT = """
+    SELECT s.id, s.year, s.max_credits,
+           (SELECT version FROM catalog_state WHERE id = 1) AS catalog_version
+    FROM students s WHERE s.id = :student_id
+"""
+_LOCK_STUDENT_PG = text(_LOCK_STUDENT + " FOR NO KEY UPDATE OF s")
+_LOCK_STUDENT_SQLITE = text(_LOCK_STUDENT)
+
+_HELD_SECTIONS = text(
+    "SELECT section_id FROM enrollments WHERE student_id = :student_id AND term_id = :term_id"
+)
+
+_COMPLETED_AMONG = text(
+    """
+    SELECT course_id FROM completed_courses
+    WHERE student_id = :student_id AND course_id IN :course_ids
+    """
+).bindparams(bindparam("course_ids", expanding=True))
+
+# The seat claim. On PostgreSQL one statement claims the seat, records the enrollment and
+# audits it; the section row stays locked only from here to COMMIT.
+_CLAIM_SEAT_PG = text(
+    """
+    WITH seat AS (
+        UPDATE sections SET enrolled = enrolled + 1
+        WHERE id = :section_id AND status = 'open' AND enrolled < capacity
+        RETURNING id, term_id, course_id
+    ), enrollment AS (
+        INSERT INTO enrollments (term_id, student_id, section_id, course_id, source, created_at)
+        SELECT term_id, :student_id, id, course_id, :source, :now FROM seat
+        RETURNING id
+    ), audit AS (
+        INSERT INTO audit_log (at, actor_id, student_id, section_id, action, outcome)
+        SELECT :now, CAST(:actor_id AS INTEGER), :student_id, :section_id, :action, 'ok'
+        FROM enrollment
+    )
+    SELECT id FROM enrollment
+    """
+).bindparams(bindparam("now", type_=UTCDateTime()))
+
+_CLAIM_SEAT_SQLITE = text(
+    """
+    UPDATE sections SET enrolled = enrolled + 1
+    WHERE id = :section_id AND status = 'open' AND enrolled < capacity
+    RETURNING id
+    """
+)
+
+_INSERT_ENROLLMENT = text(
+    """
+    INSERT INTO enrollments (term_id, student_id, section_id, course_id, source, created_at)
+    VALUES (:term_id, :student_id, :section_id, :course_id, :source, :now)
+    RETURNING id
+    """
+).bindparams(bindparam("now", type_=UTCDateTime()))
+
+_SEAT_STATE = text("SELECT status, capacity, enrolled FROM sections WHERE id = :section_id")
+
+_RELEASE_SEAT = text("UPDATE sections SET enrolled = enrolled - 1 WHERE id = :section_id")
+
+_DELETE_ENROLLMENT = text(
+    """
+    DELETE FROM enrollments WHERE student_id = :student_id AND section_id = :section_id
+    RETURNING id
+    """
+)
+
+_JOIN_WAITLIST = text(
+    """
+    INSERT INTO waitlist_entries (section_id, student_id, created_at)
+    VALUES (:section_id, :student_id, :now)
+    ON CONFLICT (section_id, student_id) DO NOTHING
+    RETURNING id
+    """
+).bindparams(bindparam("now", type_=UTCDateTime()))
+
+_WAITLIST_POSITION = text(
+    """
+    SELECT count(*) FROM waitlist_entries
+    WHERE section_id = :section_id
+      AND id <= (SELECT id FROM waitlist_entries
+                 WHERE section_id = :section_id AND student_id = :student_id)
+    """
+)
+
+_LEAVE_WAITLIST = text(
+    """
+    DELETE FROM waitlist_entries WHERE student_id = :student_id AND section_id = :section_id
+    RETURNING id
+    """
+)
+
+_WAITLIST_HEAD = text(
+    "SELECT id, student_id FROM waitlist_entries WHERE section_id = :section_id ORDER BY id LIMIT 1"
+)
+
+_TAKE_WAITLIST_ENTRY = text("DELETE FROM waitlist_entries WHERE id = :id RETURNING student_id")
+
+_AUDIT = text(
+    """
+    INSERT INTO audit_log (at, actor_id, student_id, section_id, action, outcome, detail)
+    VALUES (:now, :actor_id, :student_id, :section_id, :action, :outcome, :detail)
+    """
+).bindparams(bindparam("now", type_=UTCDateTime()), bindparam("detail", type_=JSON()))
+
+
+class EnrollmentService:
+    def __init__(self, catalog: CatalogCache, clock: Clock) -> None:
+        self.catalog = catalog
+        self.clock = clock
+
+    async def enroll(
+        self,
+        conn: AsyncConnection,
+        student_id: int,
+        section_id: int,
+        *,
+        waitlist: bool = False,
+        actor_id: int | None = None,
+        source: Source = "live",
+        enforce_window: bool = True,
+    ) -> Enrolled | Waitlisted:
+        now = self.clock()
+        student = await self.lock_student(conn, student_id)
+        section = await self.catalog.section(conn, section_id)
+        term = await self.catalog.term(conn, section.term_id)
+        held = await self.held_sections(conn, student_id, section.term_id)
+        completed = await self.completed_among(conn, student_id, section.prerequisites)
+        refusal = rules.check_enrollment(
+            student.info, term, section, held, completed, now, enforce_window=enforce_window
+        )
+        if refusal is not None:
+            raise refusal
+
+        enrollment_id = await self._claim_seat(conn, student_id, section, source, actor_id, now)
+        if enrollment_id is not None:
+            return Enrolled(section_id, enrollment_id)
+
+        seats = (await conn.execute(_SEAT_STATE, {"section_id": section_id})).one()
+        if seats.status != "open":
+            raise SectionClosed(section_id=section_id)
+        if not waitlist:
+            raise SectionFull(section_id=section_id, capacity=seats.capacity)
+        return await self._join_waitlist(conn, student_id, section_id, actor_id)
+
+    async def drop(
+        self,
+        conn: AsyncConnection,
+        student_id: int,
+        section_id: int,
+        *,
+        actor_id: int | None = None,
+        enforce_window: bool = True,
+    ) -> Dropped | LeftWaitlist:
+        """Drop an enrollment (handing the seat to the waitlist) or leave the waitlist."""
+        now = self.clock()
+        student = await self.lock_student(conn, student_id)
+        section = await self.catalog.section(conn, section_id)
+        if enforce_window:
+            term = await self.catalog.term(conn, section.term_id)
+            refusal = rules.check_window(term, student.info.year, now)
+            if refusal is not None:
+                raise refusal
+
+        params = {"student_id": student_id, "section_id": section_id}
+        if (await conn.execute(_DELETE_ENROLLMENT, params)).first() is None:
+            if (await conn.execute(_LEAVE_WAITLIST, params)).first() is None:
+                raise NotEnrolled(section_id=section_id)
+            await self.audit(conn, "leave_waitlist", "ok", actor_id, student_id, section_id)
+            return LeftWaitlist(section_id)
+
+        await self.audit(conn, "drop", "ok", actor_id, student_id, section_id)
+        promoted = await self.promote_from_waitlist(conn, section, seats=1, actor_id=actor_id)
+        if not promoted:
+            await conn.execute(_RELEASE_SEAT, {"section_id": section_id})
+        return Dropped(section_id, promoted[0] if promoted else None)
+
+    async def promote_from_waitlist(
+        self,
+        conn: AsyncConnection,
+        section: SectionInfo,
+        *,
+        seats: int,
+        actor_id: int | None,
+    ) -> list[int]:
+        """Hand up to `seats` seats to the head of the waitlist, skipping (and auditing) anyone
+        who no longer passes the rules. The caller accounts for the seats in sections.enrolled.
+
+        The registration window is not re-checked: joining the waitlist was the request, made
+        while the window was open.
+        """
+        if section.status != "open":
+            return []
+        now = self.clock()
+        term = await self.catalog.term(conn, section.term_id)
+        promoted: list[int] = []
+        while len(promoted) < seats:
+            head = (await conn.execute(_WAITLIST_HEAD, {"section_id": section.id})).first()
+            if head is None:
+                break
+            taken = await conn.execute(_TAKE_WAITLIST_ENTRY, {"id": head.id})
+            if taken.first() is None:
+                continue  # a concurrent drop took this entry first; look again
+            candidate = await self.lock_student(conn, head.student_id)
+            held = await self.held_sections(conn, head.student_id, section.term_id)
+            completed = await self.completed_among(conn, head.student_id, section.prerequisites)
+            refusal = rules.check_enrollment(
+                candidate.info, term, section, held, completed, now, enforce_window=False
+            )
+            if refusal is not None:
+                await self.audit(
+                    conn,
+                    "promote",
+                    refusal.code,
+                    actor_id,
+                    head.student_id,
+                    section.id,
+                    detail=_json_safe(refusal.detail),
+                )
+                continue
+            await conn.execute(
+                _INSERT_ENROLLMENT,
+                {
+                    "term_id": section.term_id,
+                    "student_id": head.student_id,
+                    "section_id": section.id,
+                    "course_id": section.course_id,
+                    "source": "waitlist",
+                    "now": now,
+                },
+            )
+            await self.audit(conn, "promote", "ok", actor_id, head.student_id, section.id)
+            promoted.append(head.student_id)
+        return promoted
+
+    async def lock_student(self, conn: AsyncConnection, student_id: int) -> LockedStudent:
+        query = _LOCK_STUDENT_SQLITE if conn.dialect.name == "sqlite" else _LOCK_STUDENT_PG
+        row = (await conn.execute(query, {"student_id": student_id})).first()
+        if row is None:
+            raise NotFound(what="student", what_ko="학생", student_id=student_id)
+        self.catalog.sync(row.catalog_version)
+        return LockedStudent(StudentInfo(row.id, row.year, row.max_credits), row.catalog_version)
+
+    async def held_sections(
+        self, conn: AsyncConnection, student_id: int, term_id: int
+    ) -> list[SectionInfo]:
+        rows = await conn.execute(_HELD_SECTIONS, {"student_id": student_id, "term_id": term_id})
+        ids = [r.section_id for r in rows]
+        return list((await self.catalog.sections(conn, ids)).values()) if ids else []
+
+    async def completed_among(
+        self, conn: AsyncConnection, student_id: int, course_ids: Iterable[int]
+    ) -> set[int]:
+        wanted = sorted(course_ids)
+        if not wanted:
+            return set()
+        rows = await conn.execute(
+            _COMPLETED_AMONG, {"student_id": student_id, "course_ids": wanted}
+        )
+        return {r.course_id for r in rows}
+
+    async def audit(
+        self,
+        conn: AsyncConnection,
+        action: str,
+        outcome: str,
+        actor_id: int | None,
+        student_id: int | None,
+        section_id: int | None,
+        *,
+        detail: dict[str, Any] | None = None,
+    ) -> None:
+        await conn.execute(
+            _AUDIT,
+            {
+                "now": self.clock(),
+                "actor_id": actor_id,
+                "student_id": student_id,
+                "section_id": section_id,
+                "action": action,
+                "outcome": outcome,
+                "detail": detail,
+            },
+        )
+
+    async def _claim_seat(
+        self,
+        conn: AsyncConnection,
+        student_id: int,
+        section: SectionInfo,
+        source: Source,
+        actor_id: int | None,
+        now: Any,
+    ) -> int | None:
+        action = "enroll" if source == "live" else f"enroll_{source}"
+        try:
+            if conn.dialect.name != "sqlite":
+                row = (
+                    await conn.execute(
+                        _CLAIM_SEAT_PG,
+                        {
+                            "section_id": section.id,
+                            "student_id": student_id,
+                            "source": source,
+                            "now": now,
+                            "actor_id": actor_id,
+                            "action": action,
+                        },
+                    )
+                ).first()
+                return None if row is None else int(row.id)
+
+            if (await conn.execute(_CLAIM_SEAT_SQLITE, {"section_id": section.id})).first() is None:
+                return None
+            enrollment_id = (
+                await conn.execute(
+                    _INSERT_ENROLLMENT,
+                    {
+                        "term_id": section.term_id,
+                        "student_id": student_id,
+                        "section_id": section.id,
+                        "course_id": section.course_id,
+                        "source": source,
+                        "now": now,
+                    },
+                )
+            ).scalar_one()
+            await self.audit(conn, action, "ok", actor_id, student_id, section.id)
+            return int(enrollment_id)
+        except IntegrityError as error:
+            # The rules ran under the student's lock, so only a bug could reach the UNIQUE
+            # constraint; refuse cleanly rather than answer 500.
+            if "uq_enrollments" in str(error.orig) or "UNIQUE" in str(error.orig):
+                raise AlreadyEnrolled(course_code=section.course_code) from error
+            raise
+
+    async def _join_waitlist(
+        self, conn: AsyncConnection, student_id: int, section_id: int, actor_id: int | None
+    ) -> Waitlisted:
+        params = {"student_id": student_id, "section_id": section_id}
+        joined = (await conn.execute(_JOIN_WAITLIST, {**params, "now": self.clock()})).first()
+        position = int((await conn.execute(_WAITLIST_POSITION, params)).scalar_one())
+        if joined is None:
+            raise AlreadyWaitlisted(section_id=section_id, position=position)
+        await self.audit(
+            conn, "waitlist", "ok", actor_id, student_id, section_id, detail={"position": position}
+        )
+        return Waitlisted(section_id, position)
+
+
+def _json_safe(detail: dict[str, Any]) -> dict[str, Any]:
+    return {
+        k: v if isinstance(v, str | int | float | bool | None | list) else str(v)
+        for k, v in detail.items()
+    }

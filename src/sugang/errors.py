@@ -1,0 +1,217 @@
+"""Every refusal the service can give: a stable code, an HTTP status and ko/en messages."""
+
+from typing import Any, ClassVar
+
+
+class SugangError(Exception):
+    code: ClassVar[str] = "ERROR"
+    status: ClassVar[int] = 400
+    message_en: ClassVar[str] = "The request was refused."
+    message_ko: ClassVar[str] = "요청이 거절되었습니다."
+
+    def __init__(self, **detail: Any) -> None:
+        super().__init__(self.code)
+        self.detail = detail
+
+    def messages(self) -> dict[str, str]:
+        return {
+            "ko": self.message_ko.format_map(_Lenient(self.detail)),
+            "en": self.message_en.format_map(_Lenient(self.detail)),
+        }
+
+    def to_body(self, language: str = "ko") -> dict[str, Any]:
+        messages = self.messages()
+        return {
+            "code": self.code,
+            "message": messages.get(language, messages["en"]),
+            "messages": messages,
+            "detail": self.detail,
+        }
+
+
+class _Lenient(dict[str, Any]):
+    def __missing__(self, key: str) -> str:
+        return "?"
+
+
+# --- enrollment rules -------------------------------------------------------------------
+
+
+class WindowClosed(SugangError):
+    code = "WINDOW_CLOSED"
+    status = 403
+    message_en = "Your registration window is not open now."
+    message_ko = "지금은 수강신청 기간이 아닙니다."
+
+
+class BasketClosed(SugangError):
+    code = "BASKET_CLOSED"
+    status = 403
+    message_en = "The basket (pre-registration) period is not open now."
+    message_ko = "지금은 장바구니 기간이 아닙니다."
+
+
+class SectionClosed(SugangError):
+    code = "SECTION_CLOSED"
+    status = 409
+    message_en = "This section is closed for registration."
+    message_ko = "이 분반은 신청이 마감(폐강)되었습니다."
+
+
+class SectionFull(SugangError):
+    code = "SECTION_FULL"
+    status = 409
+    message_en = "The section is full ({capacity} seats). You may join the waitlist."
+    message_ko = "정원({capacity}명)이 모두 찼습니다. 대기 신청을 할 수 있습니다."
+
+
+class AlreadyEnrolled(SugangError):
+    code = "ALREADY_ENROLLED"
+    status = 409
+    message_en = "You are already enrolled in {course_code}."
+    message_ko = "이미 {course_code} 과목을 신청했습니다."
+
+
+class AlreadyWaitlisted(SugangError):
+    code = "ALREADY_WAITLISTED"
+    status = 409
+    message_en = "You are already on the waitlist of this section (position {position})."
+    message_ko = "이미 이 분반의 대기자 명단에 있습니다 ({position}번째)."
+
+
+class TimeConflict(SugangError):
+    code = "TIME_CONFLICT"
+    status = 409
+    message_en = "The meeting times overlap with {conflicting_course_code} ({conflicting_slot})."
+    message_ko = "{conflicting_course_code} 과목과 수업 시간이 겹칩니다 ({conflicting_slot})."
+
+
+class CreditLimit(SugangError):
+    code = "CREDIT_LIMIT"
+    status = 422
+    message_en = (
+        "This would bring you to {would_have} credits, {over_by} over your limit of {limit}."
+    )
+    message_ko = "신청하면 {would_have}학점이 되어 최대 {limit}학점을 {over_by}학점 초과합니다."
+
+
+class PrerequisiteMissing(SugangError):
+    code = "PREREQUISITE_MISSING"
+    status = 422
+    message_en = "You have not completed the prerequisite course(s): {missing_text}."
+    message_ko = "선수과목을 이수하지 않았습니다: {missing_text}."
+
+
+class NotEnrolled(SugangError):
+    code = "NOT_ENROLLED"
+    status = 404
+    message_en = "You are neither enrolled in nor waitlisted for this section."
+    message_ko = "이 분반에 신청하거나 대기 중인 내역이 없습니다."
+
+
+class AlreadyInBasket(SugangError):
+    code = "ALREADY_IN_BASKET"
+    status = 409
+    message_en = "{course_code} is already in your basket."
+    message_ko = "{course_code} 과목이 이미 장바구니에 있습니다."
+
+
+class NotInBasket(SugangError):
+    code = "NOT_IN_BASKET"
+    status = 404
+    message_en = "This section is not in your basket."
+    message_ko = "이 분반은 장바구니에 없습니다."
+
+
+# --- general ------------------------------------------------------------------------------
+
+
+class NotFound(SugangError):
+    code = "NOT_FOUND"
+    status = 404
+    message_en = "The {what} was not found."
+    message_ko = "{what_ko}을(를) 찾을 수 없습니다."
+
+
+class Conflict(SugangError):
+    code = "CONFLICT"
+    status = 409
+    message_en = "{reason}"
+    message_ko = "{reason_ko}"
+
+
+class CapacityBelowEnrolled(SugangError):
+    code = "CAPACITY_BELOW_ENROLLED"
+    status = 409
+    message_en = "Capacity cannot be set below the {enrolled} students already enrolled."
+    message_ko = "이미 신청한 {enrolled}명보다 작게 정원을 줄일 수 없습니다."
+
+
+class SectionHasEnrollments(SugangError):
+    code = "SECTION_HAS_ENROLLMENTS"
+    status = 409
+    message_en = "The section has {enrolled} enrolled students; close it instead of deleting it."
+    message_ko = "수강생이 {enrolled}명 있는 분반은 삭제할 수 없습니다. 대신 마감하세요."
+
+
+class InvalidRequest(SugangError):
+    code = "INVALID_REQUEST"
+    status = 422
+    message_en = "The request is not valid: {reason}"
+    message_ko = "요청이 올바르지 않습니다: {reason}"
+
+
+class ImportInvalid(SugangError):
+    code = "IMPORT_INVALID"
+    status = 422
+    message_en = "The file has {error_count} invalid row(s); nothing was written."
+    message_ko = "파일에 잘못된 행이 {error_count}개 있어 아무것도 저장하지 않았습니다."
+
+
+class IdempotencyKeyReused(SugangError):
+    code = "IDEMPOTENCY_KEY_REUSED"
+    status = 422
+    message_en = "This Idempotency-Key was already used for a different request."
+    message_ko = "이 Idempotency-Key는 다른 요청에 이미 사용되었습니다."
+
+
+class NotAuthenticated(SugangError):
+    code = "NOT_AUTHENTICATED"
+    status = 401
+    message_en = "Please log in again."
+    message_ko = "다시 로그인해 주세요."
+
+
+class BadCredentials(SugangError):
+    code = "BAD_CREDENTIALS"
+    status = 401
+    message_en = "The student number (or user name) or the password is wrong."
+    message_ko = "학번(아이디) 또는 비밀번호가 올바르지 않습니다."
+
+
+class Forbidden(SugangError):
+    code = "FORBIDDEN"
+    status = 403
+    message_en = "You are not allowed to do this."
+    message_ko = "이 작업을 할 권한이 없습니다."
+
+
+class RateLimited(SugangError):
+    code = "RATE_LIMITED"
+    status = 429
+    message_en = "Too many requests; try again in a moment."
+    message_ko = "요청이 너무 많습니다. 잠시 후 다시 시도하세요."
+
+
+class Unavailable(SugangError):
+    code = "SERVICE_UNAVAILABLE"
+    status = 503
+    message_en = "The service is busy; try again in a moment."
+    message_ko = "서비스가 혼잡합니다. 잠시 후 다시 시도하세요."
+
+
+class Internal(SugangError):
+    code = "INTERNAL"
+    status = 500
+    message_en = "Something went wrong on our side; your request may not have been applied."
+    message_ko = "서버 오류가 발생했습니다. 요청이 처리되지 않았을 수 있습니다."

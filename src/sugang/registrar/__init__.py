@@ -1,0 +1,1 @@
+"""Registrar operations: auto-enrollment from baskets and CSV imports."""

@@ -1,0 +1,1 @@
+"""Seed data: a small realistic demo, and deterministic synthetic terms for tests and benches."""

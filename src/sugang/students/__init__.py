@@ -1,0 +1,1 @@
+"""Students: year group, department, credit limit and completed courses."""

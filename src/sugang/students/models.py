@@ -1,0 +1,29 @@
+"""A student is a user with a year group and a credit limit; the row is the per-student lock."""
+
+from sqlalchemy import CheckConstraint, Column, ForeignKey, SmallInteger, Table
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from sugang.auth.models import User
+from sugang.base import Base
+
+completed_courses = Table(
+    "completed_courses",
+    Base.metadata,
+    Column("student_id", ForeignKey("students.id", ondelete="CASCADE"), primary_key=True),
+    Column("course_id", ForeignKey("courses.id", ondelete="CASCADE"), primary_key=True),
+)
+
+
+class Student(Base):
+    __tablename__ = "students"
+    __table_args__ = (
+        CheckConstraint("year BETWEEN 1 AND 6", name="year"),
+        CheckConstraint("max_credits BETWEEN 0 AND 40", name="max_credits"),
+    )
+
+    id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    year: Mapped[int] = mapped_column(SmallInteger)
+    department_id: Mapped[int | None] = mapped_column(ForeignKey("departments.id"), index=True)
+    max_credits: Mapped[int] = mapped_column(SmallInteger, default=18)
+
+    user: Mapped[User] = relationship(lazy="joined")
