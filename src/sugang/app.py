@@ -33,6 +33,9 @@ from sugang.system import api as system_api
 
 log = logging.getLogger("sugang")
 
+# Starlette's own HTTP errors (an unparseable body, a wrong method) get stable codes too.
+_HTTP_CODES = {400: "INVALID_REQUEST", 405: "METHOD_NOT_ALLOWED", 413: "REQUEST_TOO_LARGE"}
+
 
 def create_app(settings: Settings | None = None, services: Services | None = None) -> FastAPI:
     """Build the app. Tests pass their own `services`; `sugang serve` passes nothing."""
@@ -97,8 +100,9 @@ def _install_error_handlers(app: FastAPI) -> None:
     async def http_error(request: Request, error: HTTPException) -> JSONResponse:
         if error.status_code == 404:
             return _answer(request, NotFound(what="page", what_ko="페이지"))
+        code = _HTTP_CODES.get(error.status_code, f"HTTP_{error.status_code}")
         body: dict[str, Any] = {
-            "code": f"HTTP_{error.status_code}",
+            "code": code,
             "message": str(error.detail),
             "messages": {"ko": str(error.detail), "en": str(error.detail)},
             "detail": {},

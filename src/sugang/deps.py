@@ -27,7 +27,7 @@ def current_principal(
 ) -> Principal:
     if not token:
         raise NotAuthenticated()
-    principal = read_token(token, services.settings.secret_key.get_secret_value())
+    principal = read_token(token, services.settings.secret_key.get_secret_value(), services.clock())
     if principal is None:
         raise NotAuthenticated()
     return principal

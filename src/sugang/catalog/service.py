@@ -14,6 +14,7 @@ from sugang.catalog.models import (
     MeetingTime,
     Section,
     Term,
+    course_prerequisites,
 )
 from sugang.catalog.schemas import (
     CourseIn,
@@ -150,10 +151,10 @@ async def create_course(conn: AsyncConnection, data: CourseIn) -> int:
         title_en=data.title_en,
         credits=data.credits,
         department_id=await department_id_of(conn, data.department_code),
-        prerequisites=await _courses_by_code(session, data.prerequisite_codes),
     )
     session.add(course)
     await session.flush()
+    await _set_prerequisites(conn, session, course.id, data.prerequisite_codes)
     await bump_catalog_version(conn)
     return course.id
 
@@ -168,15 +169,29 @@ async def update_course(conn: AsyncConnection, course_id: int, patch: CoursePatc
             setattr(course, name, value)
     if patch.department_code is not None:
         course.department_id = await department_id_of(conn, patch.department_code)
-    if patch.prerequisite_codes is not None:
-        if course.code in patch.prerequisite_codes:
-            raise Conflict(
-                reason="a course cannot require itself",
-                reason_ko="자기 자신을 선수과목으로 둘 수 없습니다",
-            )
-        course.prerequisites = await _courses_by_code(session, patch.prerequisite_codes)
+    if patch.prerequisite_codes is not None and course.code in patch.prerequisite_codes:
+        raise Conflict(
+            reason="a course cannot require itself",
+            reason_ko="자기 자신을 선수과목으로 둘 수 없습니다",
+        )
     await session.flush()
+    if patch.prerequisite_codes is not None:
+        await _set_prerequisites(conn, session, course_id, patch.prerequisite_codes)
     await bump_catalog_version(conn)
+
+
+async def _set_prerequisites(
+    conn: AsyncConnection, session: AsyncSession, course_id: int, codes: Sequence[str]
+) -> None:
+    required = await _courses_by_code(session, codes)
+    await conn.execute(
+        delete(course_prerequisites).where(course_prerequisites.c.course_id == course_id)
+    )
+    if required:
+        await conn.execute(
+            insert(course_prerequisites),
+            [{"course_id": course_id, "prerequisite_id": c.id} for c in required],
+        )
 
 
 async def delete_course(conn: AsyncConnection, course_id: int) -> None:

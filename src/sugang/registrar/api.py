@@ -2,7 +2,6 @@
 
 import csv
 import io
-import json
 from datetime import datetime
 from typing import Annotated, Any
 
@@ -16,6 +15,7 @@ from sugang.catalog import reads
 from sugang.catalog.models import Section
 from sugang.catalog.schemas import SectionOut
 from sugang.deps import Admin, IdPath, SectionIdPath, ServicesDep, Staff
+from sugang.enrollment.models import AuditEntry
 from sugang.errors import Forbidden, InvalidRequest
 from sugang.registrar.auto_enroll import auto_enroll
 from sugang.registrar.imports import ImportKind, decode_csv, import_csv
@@ -89,16 +89,6 @@ async def run_auto_enroll(term_id: IdPath, user: Admin, services: ServicesDep) -
     return report.as_dict()
 
 
-_AUDIT = text(
-    """
-    SELECT id, at, actor_id, student_id, section_id, action, outcome, detail FROM audit_log
-    WHERE (:student_id IS NULL OR student_id = :student_id)
-      AND (:section_id IS NULL OR section_id = :section_id)
-    ORDER BY id DESC LIMIT :limit
-    """
-).columns(at=UTCDateTime())
-
-
 @router.get("/admin/audit", response_model=list[AuditOut])
 async def audit_log(
     _: Admin,
@@ -107,18 +97,14 @@ async def audit_log(
     section_id: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> list[AuditOut]:
+    query = select(AuditEntry).order_by(AuditEntry.id.desc()).limit(limit)
+    if student_id is not None:
+        query = query.where(AuditEntry.student_id == student_id)
+    if section_id is not None:
+        query = query.where(AuditEntry.section_id == section_id)
     async with services.db.transaction(write=False) as conn:
-        rows = await conn.execute(
-            _AUDIT, {"student_id": student_id, "section_id": section_id, "limit": limit}
-        )
-        return [AuditOut.model_validate(_with_json(r._mapping)) for r in rows]
-
-
-def _with_json(row: Any) -> dict[str, Any]:
-    values = dict(row)
-    if isinstance(values.get("detail"), str):
-        values["detail"] = json.loads(values["detail"])
-    return values
+        rows = await conn.execute(query)
+        return [AuditOut.model_validate(r._mapping) for r in rows]
 
 
 @router.get("/professor/sections", response_model=list[SectionOut])

@@ -21,13 +21,20 @@ _DEMAND = text(
     SELECT s.id, s.capacity - s.enrolled AS seats_left, s.status, count(b.student_id) AS demand
     FROM sections s JOIN basket_entries b ON b.section_id = s.id
     WHERE s.term_id = :term_id
+      AND NOT EXISTS (SELECT 1 FROM enrollments e
+                      WHERE e.student_id = b.student_id AND e.section_id = s.id)
     GROUP BY s.id, s.capacity, s.enrolled, s.status
     ORDER BY s.id
     """
 )
 _BASKET_STUDENTS = text(
-    "SELECT student_id FROM basket_entries WHERE section_id = :section_id"
-    " ORDER BY created_at, student_id"
+    """
+    SELECT b.student_id FROM basket_entries b
+    WHERE b.section_id = :section_id
+      AND NOT EXISTS (SELECT 1 FROM enrollments e
+                      WHERE e.student_id = b.student_id AND e.section_id = b.section_id)
+    ORDER BY b.created_at, b.student_id
+    """
 )
 
 

@@ -1,0 +1,182 @@
+"""Catalog reads and registrar CRUD over HTTP."""
+
+import httpx
+
+from tests.factories import Factory, login
+
+TERM = {
+    "code": "2027-2",
+    "name_ko": "2027학년도 2학기",
+    "name_en": "Fall 2027",
+    "is_current": True,
+    "basket": {"opens_at": "2027-08-01T00:00:00Z", "closes_at": "2027-08-05T00:00:00Z"},
+    "add_drop": {"opens_at": "2027-09-01T00:00:00Z", "closes_at": "2027-09-07T00:00:00Z"},
+    "enrollment_windows": [
+        {"year_group": 4, "opens_at": "2027-08-10T01:00:00Z", "closes_at": "2027-08-11T01:00:00Z"},
+        {
+            "year_group": None,
+            "opens_at": "2027-08-12T01:00:00Z",
+            "closes_at": "2027-08-14T01:00:00Z",
+        },
+    ],
+}
+
+
+async def test_registrar_builds_a_term_catalog_and_students_see_it(
+    client: httpx.AsyncClient, factory: Factory
+) -> None:
+    admin = await login(client, await factory.staff("admin"))
+    professor = await factory.staff("professor", username="prof.lee")
+
+    term = await client.post("/api/v1/admin/terms", json=TERM, headers=admin)
+    assert term.status_code == 201, term.text
+    term_id = term.json()["id"]
+    assert [w["year_group"] for w in term.json()["enrollment_windows"]] == [4, None]
+    department = await client.post(
+        "/api/v1/admin/departments",
+        json={"code": "CSE", "name_ko": "컴퓨터공학과", "name_en": "Computer Science"},
+        headers=admin,
+    )
+    assert department.status_code == 201
+    for code, prerequisites in (("CSE101", []), ("CSE201", ["CSE101"])):
+        course = await client.post(
+            "/api/v1/admin/courses",
+            json={
+                "code": code,
+                "title_ko": "자료구조",
+                "title_en": "Data Structures",
+                "credits": 3,
+                "department_code": "CSE",
+                "prerequisite_codes": prerequisites,
+            },
+            headers=admin,
+        )
+        assert course.status_code == 201, course.text
+    section = await client.post(
+        "/api/v1/admin/sections",
+        json={
+            "term_id": term_id,
+            "course_code": "CSE201",
+            "number": 1,
+            "capacity": 40,
+            "instructor_username": professor,
+            "instructor_name": "이교수",
+            "meeting_times": [{"day": "Mon", "start": "09:00", "end": "10:15", "room": "E301"}],
+        },
+        headers=admin,
+    )
+    assert section.status_code == 201, section.text
+    assert section.json()["prerequisite_codes"] == ["CSE101"]
+
+    await factory.student(number="20271111")
+    student = await login(client, "20271111")
+    current = (await client.get("/api/v1/terms/current")).json()
+    assert current["code"] == "2027-2"
+    found = (await client.get("/api/v1/sections?q=자료", headers=student)).json()
+    assert found["total"] == 1
+    item = found["items"][0]
+    assert (item["course_code"], item["capacity"], item["enrolled"], item["seats_left"]) == (
+        "CSE201",
+        40,
+        0,
+        40,
+    )
+    assert item["meeting_times"][0] == {
+        "day": 0,
+        "day_name": "Mon",
+        "start": "09:00",
+        "end": "10:15",
+        "room": "E301",
+    }
+
+
+async def test_section_search_filters_and_pages(
+    client: httpx.AsyncClient, factory: Factory
+) -> None:
+    term = await factory.term()
+    for _ in range(5):
+        await factory.section(term)
+    full = await factory.section(term, capacity=0)
+    await factory.student(number="20272222")
+    headers = await login(client, "20272222")
+
+    page = (await client.get("/api/v1/sections?page=2&page_size=2", headers=headers)).json()
+    assert (page["total"], page["page"], len(page["items"])) == (6, 2, 2)
+    with_seats = (await client.get("/api/v1/sections?has_seats=true", headers=headers)).json()
+    assert full not in [s["id"] for s in with_seats["items"]] and with_seats["total"] == 5
+    nothing = (await client.get("/api/v1/sections?q=%25_nothing", headers=headers)).json()
+    assert nothing["total"] == 0
+
+
+async def test_capacity_cannot_go_below_enrolled_over_http(
+    client: httpx.AsyncClient, factory: Factory
+) -> None:
+    term = await factory.term()
+    section = await factory.section(term, capacity=2)
+    await factory.student(number="20273333")
+    student = await login(client, "20273333")
+    await client.post("/api/v1/enrollments", json={"section_id": section}, headers=student)
+    admin = await login(client, await factory.staff())
+
+    response = await client.patch(
+        f"/api/v1/admin/sections/{section}", json={"capacity": 0}, headers=admin
+    )
+
+    assert response.status_code == 409 and response.json()["code"] == "CAPACITY_BELOW_ENROLLED"
+    deleting = await client.delete(f"/api/v1/admin/sections/{section}", headers=admin)
+    assert deleting.status_code == 409 and deleting.json()["code"] == "SECTION_HAS_ENROLLMENTS"
+
+
+async def test_invalid_term_windows_are_refused(
+    client: httpx.AsyncClient, factory: Factory
+) -> None:
+    admin = await login(client, await factory.staff())
+    backwards = {
+        **TERM,
+        "basket": {"opens_at": "2027-08-05T00:00:00Z", "closes_at": "2027-08-01T00:00:00Z"},
+    }
+    naive = {
+        **TERM,
+        "add_drop": {"opens_at": "2027-09-01T00:00:00", "closes_at": "2027-09-07T00:00:00"},
+    }
+    for body in (backwards, naive):
+        response = await client.post("/api/v1/admin/terms", json=body, headers=admin)
+        assert response.status_code == 422 and response.json()["code"] == "INVALID_REQUEST"
+    assert await factory.count("terms") == 0
+
+
+async def test_admin_manages_students(client: httpx.AsyncClient, factory: Factory) -> None:
+    admin = await login(client, await factory.staff())
+    created = await client.post(
+        "/api/v1/admin/students",
+        json={
+            "student_number": "20274444",
+            "name": "김학생",
+            "year": 2,
+            "password": "long-enough-pw",
+        },
+        headers=admin,
+    )
+    assert created.status_code == 201, created.text
+    student_id = created.json()["id"]
+    updated = await client.patch(
+        f"/api/v1/admin/students/{student_id}", json={"max_credits": 21}, headers=admin
+    )
+    assert updated.json()["max_credits"] == 21
+    duplicate = await client.post(
+        "/api/v1/admin/students",
+        json={
+            "student_number": "20274444",
+            "name": "다른",
+            "year": 1,
+            "password": "long-enough-pw",
+        },
+        headers=admin,
+    )
+    assert duplicate.status_code == 409
+    listed = (await client.get("/api/v1/admin/students?q=2027444", headers=admin)).json()
+    assert [s["student_number"] for s in listed["items"]] == ["20274444"]
+    assert (
+        await client.delete(f"/api/v1/admin/students/{student_id}", headers=admin)
+    ).status_code == 204
+    assert await factory.count("students") == 0

@@ -1,0 +1,89 @@
+"""Logging in, bearer tokens and who may call what."""
+
+import httpx
+import jwt
+
+from tests.conftest import TEST_SECRET
+from tests.factories import PASSWORD, Factory, login
+
+
+async def test_student_logs_in_with_student_number(
+    client: httpx.AsyncClient, factory: Factory
+) -> None:
+    student = await factory.student(number="20270001")
+    response = await client.post(
+        "/api/v1/auth/token", data={"username": "20270001", "password": PASSWORD}
+    )
+    assert response.status_code == 200
+    body = response.json()
+    assert body["token_type"] == "bearer" and body["role"] == "student"
+    assert body["user_id"] == student
+
+
+async def test_wrong_password_and_unknown_user_get_the_same_refusal(
+    client: httpx.AsyncClient, factory: Factory
+) -> None:
+    await factory.student(number="20270002")
+    wrong = await client.post(
+        "/api/v1/auth/token", data={"username": "20270002", "password": "nope-nope"}
+    )
+    unknown = await client.post(
+        "/api/v1/auth/token", data={"username": "nobody", "password": "nope-nope"}
+    )
+    assert wrong.status_code == unknown.status_code == 401
+    assert wrong.json()["code"] == unknown.json()["code"] == "BAD_CREDENTIALS"
+
+
+async def test_missing_forged_and_expired_tokens_are_refused(
+    client: httpx.AsyncClient, factory: Factory
+) -> None:
+    await factory.term()
+    forged = jwt.encode(
+        {"sub": "1", "role": "admin", "aud": "sugang", "exp": 4_000_000_000},
+        "not-the-secret-not-the-secret-not-the-secret",
+        algorithm="HS256",
+    )
+    expired = jwt.encode(
+        {"sub": "1", "role": "admin", "aud": "sugang", "exp": 1}, TEST_SECRET, algorithm="HS256"
+    )
+    for headers in (
+        {},
+        {"Authorization": f"Bearer {forged}"},
+        {"Authorization": f"Bearer {expired}"},
+        {"Authorization": "Bearer not-a-jwt"},
+    ):
+        response = await client.get("/api/v1/sections", headers=headers)
+        assert response.status_code == 401, headers
+        assert response.json()["code"] == "NOT_AUTHENTICATED"
+
+
+async def test_students_cannot_use_registrar_endpoints(
+    client: httpx.AsyncClient, factory: Factory
+) -> None:
+    await factory.student(number="20270003")
+    headers = await login(client, "20270003")
+    response = await client.get("/api/v1/admin/students", headers=headers)
+    assert response.status_code == 403
+    assert response.json()["code"] == "FORBIDDEN"
+
+
+async def test_staff_cannot_enroll(client: httpx.AsyncClient, factory: Factory) -> None:
+    term = await factory.term()
+    section = await factory.section(term)
+    headers = await login(client, await factory.staff("admin"))
+    response = await client.post(
+        "/api/v1/enrollments", json={"section_id": section}, headers=headers
+    )
+    assert response.status_code == 403
+
+
+async def test_me_describes_the_student(client: httpx.AsyncClient, factory: Factory) -> None:
+    await factory.student(number="20270004", year=2, max_credits=21)
+    headers = await login(client, "20270004")
+    me = (await client.get("/api/v1/me", headers=headers)).json()
+    assert (me["username"], me["role"], me["year"], me["max_credits"]) == (
+        "20270004",
+        "student",
+        2,
+        21,
+    )

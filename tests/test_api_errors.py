@@ -1,0 +1,94 @@
+"""Bad input gets a clear coded 4xx, never a 500, and changes nothing."""
+
+import httpx
+import pytest
+
+from tests.factories import Factory, login
+
+
+@pytest.fixture
+async def student_headers(client: httpx.AsyncClient, factory: Factory) -> dict[str, str]:
+    await factory.term()
+    await factory.student(number="20279999")
+    return await login(client, "20279999")
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"section_id": 2**63},
+        {"section_id": -1},
+        {"section_id": 0},
+        {"section_id": "abc"},
+        {"section_id": None},
+        {},
+        [],
+        {"section_id": 1.5},
+        {"section_id": 1, "waitlist": "maybe"},
+    ],
+)
+async def test_malformed_enroll_bodies_are_invalid_requests(
+    client: httpx.AsyncClient, factory: Factory, student_headers: dict[str, str], body: object
+) -> None:
+    response = await client.post("/api/v1/enrollments", json=body, headers=student_headers)
+    assert response.status_code == 422
+    assert response.json()["code"] == "INVALID_REQUEST"
+    assert await factory.count("enrollments") == 0
+
+
+async def test_non_json_body_is_an_invalid_request(
+    client: httpx.AsyncClient, student_headers: dict[str, str]
+) -> None:
+    response = await client.post(
+        "/api/v1/enrollments",
+        content=b"\xff\xfe{not json",
+        headers={**student_headers, "content-type": "application/json"},
+    )
+    assert response.status_code == 400
+    assert response.json()["code"] == "INVALID_REQUEST"
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/api/v1/sections/99999999999999999999",
+        "/api/v1/sections/-3",
+        "/api/v1/sections/x",
+        "/api/v1/sections?page=0",
+        "/api/v1/sections?page_size=100000",
+        "/api/v1/sections?term_id=-1",
+    ],
+)
+async def test_bad_paths_and_queries_are_4xx(
+    client: httpx.AsyncClient, student_headers: dict[str, str], path: str
+) -> None:
+    response = await client.get(path, headers=student_headers)
+    assert 400 <= response.status_code < 500
+    assert "code" in response.json()
+
+
+async def test_unknown_section_is_not_found(
+    client: httpx.AsyncClient, student_headers: dict[str, str]
+) -> None:
+    response = await client.get("/api/v1/sections/12345", headers=student_headers)
+    assert response.status_code == 404
+    assert response.json()["code"] == "NOT_FOUND"
+
+
+async def test_unknown_route_and_wrong_method_are_coded(client: httpx.AsyncClient) -> None:
+    missing = await client.get("/api/v1/no-such-thing")
+    assert missing.status_code == 404 and missing.json()["code"] == "NOT_FOUND"
+    wrong = await client.put("/healthz")
+    assert wrong.status_code == 405 and wrong.json()["code"] == "METHOD_NOT_ALLOWED"
+
+
+async def test_refusals_speak_korean_by_default_and_english_on_request(
+    client: httpx.AsyncClient, factory: Factory, student_headers: dict[str, str]
+) -> None:
+    ko = await client.get("/api/v1/sections/777", headers=student_headers)
+    en = await client.get(
+        "/api/v1/sections/777", headers={**student_headers, "Accept-Language": "en-US,en;q=0.9"}
+    )
+    assert ko.json()["message"] == ko.json()["messages"]["ko"]
+    assert en.json()["message"] == en.json()["messages"]["en"]
+    assert ko.json()["messages"] == en.json()["messages"]
