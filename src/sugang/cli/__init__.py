@@ -2,7 +2,7 @@
 
 import typer
 
-from sugang.cli import db, imports, registrar, seed, serve, users
+from sugang.cli import bench, db, imports, registrar, seed, serve, users
 
 app = typer.Typer(
     name="sugang",
@@ -16,6 +16,7 @@ app.command("seed")(seed.seed)
 app.add_typer(users.app, name="users")
 app.add_typer(registrar.app, name="registrar")
 app.add_typer(imports.app, name="import")
+app.add_typer(bench.app, name="bench")
 
 
 def main() -> None:
