@@ -1,0 +1,46 @@
+# The README's two commands: `make run` and `make test`.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+
+.PHONY: run test lint format install dev services clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install -q -e .
+	touch $@
+
+$(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install -q -e '.[dev]'
+	touch $@ $(VENV)/.installed
+
+install: $(VENV)/.installed
+dev: $(VENV)/.installed-dev
+
+## Serve the embedded demo (SQLite) at http://127.0.0.1:8000
+run: install
+	$(BIN)/sugang db upgrade
+	$(BIN)/sugang seed --demo
+	$(BIN)/sugang serve --host 127.0.0.1 --port 8000
+
+## Every test, on SQLite and PostgreSQL (started or installed here if missing)
+test: dev services
+	$(BIN)/python -m pytest
+
+services:
+	bash scripts/test-services.sh
+
+lint: dev
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+format: dev
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache sugang.db sugang.db-*
