@@ -16,6 +16,8 @@ def test_production_refuses_a_short_secret() -> None:
         Settings(environment="production", secret_key="short")  # type: ignore[arg-type]
 
 
-def test_local_default_is_embedded_sqlite() -> None:
+def test_local_default_is_embedded_sqlite(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("SUGANG_DATABASE_URL", "SUGANG_ENVIRONMENT"):
+        monkeypatch.delenv(name, raising=False)
     settings = Settings()
     assert settings.is_sqlite and settings.environment == "local"

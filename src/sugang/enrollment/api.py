@@ -7,6 +7,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from sugang.catalog import reads
+from sugang.catalog.schemas import SectionOut
 from sugang.deps import MAX_ID, CurrentStudent, Language, SectionIdPath, ServicesDep
 from sugang.enrollment import basket
 from sugang.enrollment.schemas import (
@@ -128,16 +129,23 @@ _MAX_CREDITS = text("SELECT max_credits FROM students WHERE id = :student_id")
 TermQuery = Annotated[int | None, Query(ge=1, le=MAX_ID)]
 
 
+async def _my_sections(
+    conn: AsyncConnection, student_id: int, term_id: int | None
+) -> tuple[int, list[SectionOut]]:
+    """The term asked for (else the current one) and the student's sections in it."""
+    term_id = term_id or await reads.current_term_id(conn)
+    rows = await conn.execute(_MY_SECTIONS, {"student_id": student_id, "term_id": term_id})
+    return term_id, await reads.section_views(conn, [r.section_id for r in rows])
+
+
 @router.get("/me/enrollments", response_model=MyEnrollments)
 async def my_enrollments(
     student: CurrentStudent, services: ServicesDep, term_id: TermQuery = None
 ) -> MyEnrollments:
     async with services.db.transaction(write=False) as conn:
-        term_id = term_id or await reads.current_term_id(conn)
+        term_id, sections = await _my_sections(conn, student.user_id, term_id)
         params = {"student_id": student.user_id, "term_id": term_id}
-        section_ids = [r.section_id for r in await conn.execute(_MY_SECTIONS, params)]
         waitlist = (await conn.execute(_MY_WAITLIST, params)).all()
-        sections = await reads.section_views(conn, section_ids)
         waiting = {
             s.id: s for s in await reads.section_views(conn, [w.section_id for w in waitlist])
         }
@@ -161,10 +169,7 @@ async def my_timetable(
 ) -> Timetable:
     """The week: one entry per meeting of every enrolled section, by day and start time."""
     async with services.db.transaction(write=False) as conn:
-        term_id = term_id or await reads.current_term_id(conn)
-        params = {"student_id": student.user_id, "term_id": term_id}
-        section_ids = [r.section_id for r in await conn.execute(_MY_SECTIONS, params)]
-        sections = await reads.section_views(conn, section_ids)
+        term_id, sections = await _my_sections(conn, student.user_id, term_id)
     slots = [
         TimetableSlot(
             **m.model_dump(),
