@@ -8,7 +8,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse
-from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from starlette.exceptions import HTTPException
 
@@ -19,6 +19,7 @@ from sugang.config import Settings, get_settings
 from sugang.deps import language_of
 from sugang.enrollment import api as enrollment_api
 from sugang.errors import (
+    Conflict,
     Internal,
     InvalidRequest,
     NotAuthenticated,
@@ -108,6 +109,19 @@ def _install_error_handlers(app: FastAPI) -> None:
             "detail": {},
         }
         return JSONResponse(body, status_code=error.status_code, headers=error.headers)
+
+    @app.exception_handler(IntegrityError)
+    async def constraint(request: Request, error: IntegrityError) -> JSONResponse:
+        # A race the service's own checks could not see (two registrars creating one code at
+        # once): the database refused it, so nothing was written.
+        log.info("constraint refused a write: %s", error.orig)
+        return _answer(
+            request,
+            Conflict(
+                reason="this conflicts with data saved at the same moment; reload and retry",
+                reason_ko="동시에 저장된 데이터와 충돌합니다. 새로고침 후 다시 시도하세요",
+            ),
+        )
 
     @app.exception_handler(PoolTimeoutError)
     @app.exception_handler(OperationalError)

@@ -1,5 +1,7 @@
 """Catalog reads and registrar CRUD over HTTP."""
 
+import asyncio
+
 import httpx
 
 from tests.factories import Factory, login
@@ -180,3 +182,18 @@ async def test_admin_manages_students(client: httpx.AsyncClient, factory: Factor
         await client.delete(f"/api/v1/admin/students/{student_id}", headers=admin)
     ).status_code == 204
     assert await factory.count("students") == 0
+
+
+async def test_racing_creations_of_one_code_give_one_201_and_409s(
+    client: httpx.AsyncClient, factory: Factory
+) -> None:
+    admin = await login(client, await factory.staff())
+    body = {"code": "RACE", "name_ko": "경쟁학과", "name_en": "Race"}
+
+    responses = await asyncio.gather(
+        *(client.post("/api/v1/admin/departments", json=body, headers=admin) for _ in range(6))
+    )
+
+    assert sorted(r.status_code for r in responses) == [201, 409, 409, 409, 409, 409]
+    assert {r.json()["code"] for r in responses if r.status_code == 409} == {"CONFLICT"}
+    assert await factory.count("departments") == 1
