@@ -2,7 +2,10 @@
 
 import httpx
 import pytest
+from sqlalchemy.exc import IntegrityError
 
+from sugang.app import create_app
+from sugang.services import Services
 from tests.factories import Factory, login
 
 
@@ -92,3 +95,16 @@ async def test_refusals_speak_korean_by_default_and_english_on_request(
     assert ko.json()["message"] == ko.json()["messages"]["ko"]
     assert en.json()["message"] == en.json()["messages"]["en"]
     assert ko.json()["messages"] == en.json()["messages"]
+
+
+async def test_a_constraint_violation_is_a_409_not_a_500(services: Services) -> None:
+    app = create_app(services=services)
+
+    async def racing_write() -> None:
+        raise IntegrityError("INSERT INTO departments …", {}, Exception("duplicate key value"))
+
+    app.add_api_route("/test-only/race", racing_write, methods=["POST"])
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as c:
+        response = await c.post("/test-only/race")
+
+    assert response.status_code == 409 and response.json()["code"] == "CONFLICT"
