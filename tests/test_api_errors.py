@@ -108,3 +108,55 @@ async def test_a_constraint_violation_is_a_409_not_a_500(services: Services) -> 
         response = await c.post("/test-only/race")
 
     assert response.status_code == 409 and response.json()["code"] == "CONFLICT"
+
+
+async def test_nul_bytes_are_refused_or_stored_never_a_500(
+    client: httpx.AsyncClient, factory: Factory, student_headers: dict[str, str]
+) -> None:
+    login_attempt = await client.post(
+        "/api/v1/auth/token", data={"username": "2027\x009999", "password": "whatever!"}
+    )
+    search = await client.get("/api/v1/sections?q=a%00b", headers=student_headers)
+    admin = await login(client, await factory.staff())
+    student = await client.post(
+        "/api/v1/admin/students",
+        json={
+            "student_number": "20270777",
+            "name": "nul\x00name",
+            "year": 1,
+            "password": "long-password",
+        },
+        headers=admin,
+    )
+    assert login_attempt.status_code in (401, 422)
+    assert search.status_code in (200, 422)
+    assert student.status_code in (201, 422)  # PostgreSQL refuses NUL in text; SQLite keeps it
+
+
+async def test_dates_outside_the_calendar_are_invalid(
+    client: httpx.AsyncClient, factory: Factory
+) -> None:
+    admin = await login(client, await factory.staff())
+    window = {"opens_at": "0001-01-01T00:00:00+01:00", "closes_at": "2027-01-01T00:00:00Z"}
+    body = {"code": "X", "name_ko": "X", "name_en": "X", "basket": window, "add_drop": window}
+    response = await client.post("/api/v1/admin/terms", json=body, headers=admin)
+    assert response.status_code == 422 and response.json()["code"] == "INVALID_REQUEST"
+
+
+async def test_a_course_cannot_require_itself(client: httpx.AsyncClient, factory: Factory) -> None:
+    admin = await login(client, await factory.staff())
+    await client.post(
+        "/api/v1/admin/departments",
+        json={"code": "D", "name_ko": "학과", "name_en": "D"},
+        headers=admin,
+    )
+    body = {
+        "code": "LOOP1",
+        "title_ko": "순환",
+        "title_en": "Loop",
+        "credits": 3,
+        "department_code": "D",
+        "prerequisite_codes": ["LOOP1"],
+    }
+    response = await client.post("/api/v1/admin/courses", json=body, headers=admin)
+    assert response.status_code == 422 and response.json()["code"] == "INVALID_REQUEST"

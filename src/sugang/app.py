@@ -82,6 +82,11 @@ def _answer(
     return JSONResponse(error.to_body(language), status_code=error.status, headers=headers)
 
 
+def _is_check_violation(error: IntegrityError) -> bool:
+    sqlstate = getattr(error.orig, "sqlstate", None)
+    return sqlstate == "23514" or "CHECK constraint failed" in str(error.orig)
+
+
 def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(SugangError)
     async def refused(request: Request, error: SugangError) -> JSONResponse:
@@ -112,6 +117,11 @@ def _install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(IntegrityError)
     async def constraint(request: Request, error: IntegrityError) -> JSONResponse:
+        if _is_check_violation(error):
+            # Every CHECK is also validated before writing; reaching one is a bug (the seats
+            # CHECK is the oversell backstop). Say so loudly rather than dress it up as 409.
+            log.error("CHECK constraint refused a write: %s", error.orig)
+            return _answer(request, Internal())
         # A race the service's own checks could not see (two registrars creating one code at
         # once): the database refused it, so nothing was written.
         log.info("constraint refused a write: %s", error.orig)
@@ -131,6 +141,17 @@ def _install_error_handlers(app: FastAPI) -> None:
         return _answer(request, Unavailable(), {"Retry-After": "2"})
 
     @app.exception_handler(DBAPIError)
+    async def database_error(request: Request, error: DBAPIError) -> JSONResponse:
+        sqlstate = str(getattr(error.orig, "sqlstate", "") or "")
+        if sqlstate.startswith("22"):  # data exception: e.g. a NUL byte in a text field
+            return _answer(request, InvalidRequest(reason="a value cannot be stored as given"))
+        if sqlstate.startswith("40") or sqlstate in ("55P03", "57014", "53300"):
+            # deadlocks beyond the retries, lock or statement timeouts, too many connections
+            log.warning("database busy (%s): %s", sqlstate, error.orig)
+            return _answer(request, Unavailable(), {"Retry-After": "1"})
+        log.exception("database error on %s %s", request.method, request.url.path)
+        return _answer(request, Internal())
+
     @app.exception_handler(Exception)
     async def unexpected(request: Request, error: Exception) -> JSONResponse:
         log.exception("unhandled error on %s %s", request.method, request.url.path)

@@ -4,12 +4,14 @@ The key is recorded in the same transaction as the action, so the action and its
 commit together or not at all. A concurrent retry blocks on the key's primary key until the
 first attempt finishes, then reads its outcome. Refusals are recorded too (the action runs in
 a savepoint that is rolled back), so a retry of a refused request is refused the same way.
+Keys are remembered for 24 hours; a client sends a new key for a new attempt (a new click).
 """
 
 import hashlib
 import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Annotated, Any
 
 from fastapi import Header
@@ -55,9 +57,16 @@ _CLAIM_KEY = text(
     """
 ).bindparams(bindparam("now", type_=UTCDateTime()))
 _READ_KEY = text(
-    "SELECT fingerprint, status_code, body FROM idempotency_records"
+    "SELECT fingerprint, status_code, body, created_at FROM idempotency_records"
     " WHERE user_id = :user_id AND key = :key"
-)
+).columns(created_at=UTCDateTime())
+_RENEW_KEY = text(
+    "UPDATE idempotency_records SET fingerprint = :fingerprint, created_at = :now,"
+    " status_code = NULL, body = NULL WHERE user_id = :user_id AND key = :key"
+).bindparams(bindparam("now", type_=UTCDateTime()))
+
+# How long a key is remembered; after that the same key is a new request.
+KEY_LIFETIME = timedelta(hours=24)
 _STORE_OUTCOME = text(
     "UPDATE idempotency_records SET status_code = :status, body = :body"
     " WHERE user_id = :user_id AND key = :key"
@@ -83,15 +92,18 @@ async def run_idempotent(
 
     async def once(conn: AsyncConnection) -> Outcome:
         ids = {"user_id": user_id, "key": key}
+        now = clock()
         claimed = await conn.execute(
-            _CLAIM_KEY, {**ids, "fingerprint": request_fingerprint, "now": clock()}
+            _CLAIM_KEY, {**ids, "fingerprint": request_fingerprint, "now": now}
         )
         if claimed.first() is None:
             stored = (await conn.execute(_READ_KEY, ids)).one()
-            if stored.fingerprint != request_fingerprint:
-                raise IdempotencyKeyReused()
-            body = json.loads(stored.body) if stored.body else None
-            return Outcome(stored.status_code, body, replayed=True)
+            if stored.created_at > now - KEY_LIFETIME:
+                if stored.fingerprint != request_fingerprint:
+                    raise IdempotencyKeyReused()
+                body = json.loads(stored.body) if stored.body else None
+                return Outcome(stored.status_code, body, replayed=True)
+            await conn.execute(_RENEW_KEY, {**ids, "fingerprint": request_fingerprint, "now": now})
         try:
             async with conn.begin_nested():
                 outcome = await work(conn)

@@ -6,6 +6,7 @@ from datetime import timedelta
 import httpx
 
 from sugang.catalog.schemas import WindowIn
+from sugang.clock import FixedClock
 from tests.factories import Factory, login
 
 
@@ -225,3 +226,28 @@ async def test_basket_is_closed_outside_its_period(
     response = await client.post("/api/v1/basket", json={"section_id": section}, headers=headers)
     assert response.status_code == 403 and response.json()["code"] == "BASKET_CLOSED"
     assert await factory.count("basket_entries") == 0
+
+
+async def test_an_idempotency_key_is_forgotten_after_a_day(
+    client: httpx.AsyncClient, factory: Factory, clock: FixedClock
+) -> None:
+    week = WindowIn(
+        opens_at=clock.now - timedelta(hours=1), closes_at=clock.now + timedelta(days=7)
+    )
+    term = await factory.term(windows=[week])
+    section = await factory.section(term, capacity=0)
+    student, headers = await student_client(client, factory)
+    request = {"section_id": section, "waitlist": True}
+    first = await client.post(
+        "/api/v1/enrollments", json=request, headers={**headers, "Idempotency-Key": "k"}
+    )
+    assert first.status_code == 202
+
+    clock.now += timedelta(hours=25)
+    headers = await login(client, await factory.username_of(student))
+    again = await client.post(
+        "/api/v1/enrollments", json=request, headers={**headers, "Idempotency-Key": "k"}
+    )
+
+    assert again.status_code == 409 and again.json()["code"] == "ALREADY_WAITLISTED"
+    assert "Idempotent-Replayed" not in again.headers

@@ -3,6 +3,7 @@
 from datetime import timedelta
 
 import pytest
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from sugang.catalog import service as catalog
@@ -290,3 +291,28 @@ async def test_auto_source_ignores_the_window(services: Services, factory: Facto
     outcome = await enroll(services, student, section, source="auto", enforce_window=False)
     assert isinstance(outcome, Enrolled)
     assert await factory.audit_actions(student) == [("enroll_auto", "ok")]
+
+
+async def test_capacity_edits_keep_the_catalog_cache_but_closing_a_section_does_not(
+    services: Services, factory: Factory
+) -> None:
+    term = await factory.term()
+    section = await factory.section(term, capacity=1)
+
+    async def version() -> int:
+        async with services.db.transaction(write=False) as conn:
+            return int(await conn.scalar(text("SELECT version FROM catalog_state")) or 0)
+
+    async def patch(change: SectionPatch) -> None:
+        await services.db.run(
+            lambda conn: catalog.update_section(conn, section, change, services.enrollment, None)
+        )
+
+    before = await version()
+    await patch(SectionPatch(capacity=40))
+    assert await version() == before
+    await patch(SectionPatch(status="closed"))
+    assert await version() == before + 1
+    student = await factory.student()
+    with pytest.raises(SectionClosed):
+        await enroll(services, student, section)

@@ -126,3 +126,45 @@ async def test_missing_columns_and_cp949_files(client: httpx.AsyncClient, factor
     assert korean_excel.status_code == 200
     names = (await client.get("/api/v1/departments")).json()
     assert {d["name_ko"] for d in names} == {"컴퓨터공학과", "수학과"}
+
+
+async def test_an_oversized_field_is_a_row_error_not_a_crash(
+    client: httpx.AsyncClient, factory: Factory
+) -> None:
+    admin = await login(client, await factory.staff())
+    unclosed_quote = 'code,name_ko,name_en\nCSE,"' + "x" * 200_000 + "\n"
+    response = await upload(client, admin, "departments", unclosed_quote)
+    assert response.status_code == 422 and response.json()["code"] == "IMPORT_INVALID"
+
+
+async def test_reimporting_fewer_columns_keeps_what_the_file_does_not_mention(
+    client: httpx.AsyncClient, factory: Factory
+) -> None:
+    await factory.term(code="IMP-1")
+    admin = await login(client, await factory.staff())
+    await upload(client, admin, "departments", DEPARTMENTS)
+    await upload(client, admin, "catalog", GOOD_CATALOG)
+    await upload(
+        client,
+        admin,
+        "students",
+        "student_number,name,year,department_code,max_credits,password,completed_courses\n"
+        "20275001,한국인,3,CSE,21,first-password,CSE101\n",
+    )
+
+    capacities_only = (
+        "term_code,course_code,title_ko,title_en,credits,department_code,section_number,capacity\n"
+        "IMP-1,CSE201,자료구조,Data Structures,3,CSE,1,45\n"
+    )
+    assert (await upload(client, admin, "catalog", capacities_only)).status_code == 200
+    names_only = "student_number,name,year\n20275001,한국인,4\n"
+    assert (await upload(client, admin, "students", names_only)).status_code == 200
+
+    sections = (await client.get("/api/v1/sections?q=CSE201", headers=admin)).json()["items"]
+    assert sections[0]["capacity"] == 45
+    assert sections[0]["meeting_times"] != [] and sections[0]["prerequisite_codes"] == ["CSE101"]
+    student = (await client.get("/api/v1/admin/students?q=20275001", headers=admin)).json()[
+        "items"
+    ][0]
+    assert (student["year"], student["max_credits"], student["department_code"]) == (4, 21, "CSE")
+    assert student["completed_course_codes"] == ["CSE101"]

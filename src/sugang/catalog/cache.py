@@ -1,10 +1,13 @@
 """Per-process cache of the catalog facts the rules need, dropped whenever the catalog changes.
 
 Every enroll transaction reads catalog_state.version in the statement that locks the student
-row, and calls `sync` with it before asking for anything. Any admin change to a term, course,
-section or meeting time moves the version in its own transaction, so the rules never judge
-against a catalog older than the one committed when the student's transaction began. Seats
-(capacity, enrolled) are never taken from here: the claim statement reads them live.
+row, and calls `sync` with it before asking for anything. Any admin change to a term, window,
+course, section status or meeting time moves the version in its own transaction, so the rules
+never judge against a catalog older than the one committed when the student's transaction
+began. A load is kept only if the version did not move while it ran (so a slow, older read
+cannot be filed under a newer version), and transactions that change the catalog read through
+a private cache (EnrollmentService.with_private_cache), never this one. Seats (capacity,
+enrolled) are never taken from here: the claim statement reads them live.
 """
 
 from collections.abc import Iterable
@@ -86,16 +89,23 @@ class CatalogCache:
         self, conn: AsyncConnection, section_ids: Iterable[int]
     ) -> dict[int, SectionInfo]:
         wanted = set(section_ids)
-        missing = wanted - self._sections.keys()
+        found = {sid: self._sections[sid] for sid in wanted if sid in self._sections}
+        missing = wanted - found.keys()
         if missing:
-            self._sections.update(await load_sections(conn, missing))
-        return {sid: self._sections[sid] for sid in wanted if sid in self._sections}
+            version = self.version
+            loaded = await load_sections(conn, missing)
+            found.update(loaded)
+            if self.version == version:  # else the catalog moved on while we read: don't keep it
+                self._sections.update(loaded)
+        return found
 
     async def term(self, conn: AsyncConnection, term_id: int) -> TermInfo:
         term = self._terms.get(term_id)
         if term is None:
+            version = self.version
             term = await _load_term(conn, term_id)
-            self._terms[term_id] = term
+            if self.version == version:
+                self._terms[term_id] = term
         return term
 
 

@@ -1,10 +1,17 @@
 """Request and response shapes for the catalog, separate from the tables."""
 
 import re
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated
 
-from pydantic import AwareDatetime, BaseModel, BeforeValidator, Field, model_validator
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    BeforeValidator,
+    Field,
+    model_validator,
+)
 
 from sugang.enrollment.rules import DAY_NAMES
 
@@ -91,10 +98,23 @@ def parse_meeting_times(text: str) -> list[MeetingTimeIn]:
     return meetings
 
 
+def _within_calendar(moment: datetime) -> datetime:
+    try:
+        year = moment.astimezone(UTC).year
+    except OverflowError:
+        year = 0
+    if not 2000 <= year <= 2999:
+        raise ValueError("dates must fall between the years 2000 and 2999")
+    return moment
+
+
+Moment = Annotated[AwareDatetime, AfterValidator(_within_calendar)]
+
+
 class WindowIn(BaseModel):
     year_group: Annotated[int, Field(ge=1, le=6)] | None = None
-    opens_at: AwareDatetime
-    closes_at: AwareDatetime
+    opens_at: Moment
+    closes_at: Moment
 
     @model_validator(mode="after")
     def _ordered(self) -> "WindowIn":
@@ -156,6 +176,12 @@ class CourseIn(BaseModel):
     credits: Annotated[int, Field(ge=0, le=12)]
     department_code: Code
     prerequisite_codes: list[Code] = Field(default_factory=list, max_length=20)
+
+    @model_validator(mode="after")
+    def _not_its_own_prerequisite(self) -> "CourseIn":
+        if self.code in self.prerequisite_codes:
+            raise ValueError("a course cannot be its own prerequisite")
+        return self
 
 
 class CoursePatch(BaseModel):

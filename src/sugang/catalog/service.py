@@ -270,13 +270,19 @@ async def update_section(
     if patch.meeting_times is not None:
         section.meeting_times = _meetings(patch.meeting_times)
     await session.flush()
-    await bump_catalog_version(conn)
+    if patch.status is not None or patch.meeting_times is not None:
+        # What the rules cache changed. Capacity is not cached (the claim reads it live), so
+        # raising seats in the middle of the rush does not flush every worker's cache.
+        await bump_catalog_version(conn)
 
     free = section.capacity - section.enrolled
     if free > 0 and section.status == "open":
-        # Read uncached: this transaction's own edits must be what the rules see.
+        # This transaction's own edits are what the rules must see, and they are not
+        # committed yet: read them uncached, and promote through a private cache.
         info = (await load_sections(conn, {section_id}))[section_id]
-        promoted = await enrollment.promote_from_waitlist(conn, info, seats=free, actor_id=actor_id)
+        promoted = await enrollment.with_private_cache().promote_from_waitlist(
+            conn, info, seats=free, actor_id=actor_id
+        )
         if promoted:
             await conn.execute(
                 update(Section)
@@ -286,7 +292,9 @@ async def update_section(
 
 
 async def delete_section(conn: AsyncConnection, section_id: int) -> None:
-    enrolled = await conn.scalar(select(Section.enrolled).where(Section.id == section_id))
+    enrolled = await conn.scalar(
+        select(Section.enrolled).where(Section.id == section_id).with_for_update()
+    )
     if enrolled is None:
         raise NotFound(what="section", what_ko="분반", section_id=section_id)
     if enrolled > 0:

@@ -101,6 +101,10 @@ _CLAIM_SEAT_PG = text(
         INSERT INTO audit_log (at, actor_id, student_id, section_id, action, outcome)
         SELECT :now, CAST(:actor_id AS INTEGER), :student_id, :section_id, :action, 'ok'
         FROM enrollment
+    ), off_waitlist AS (
+        DELETE FROM waitlist_entries
+        WHERE section_id = :section_id AND student_id = :student_id
+          AND EXISTS (SELECT 1 FROM enrollment)
     )
     SELECT id FROM enrollment
     """
@@ -122,7 +126,9 @@ _INSERT_ENROLLMENT = text(
     """
 ).bindparams(bindparam("now", type_=UTCDateTime()))
 
-_SEAT_STATE = text("SELECT status, capacity, enrolled FROM sections WHERE id = :section_id")
+_LOCK_SEATS = "SELECT status, capacity, enrolled FROM sections WHERE id = :section_id"
+_LOCK_SEATS_PG = text(_LOCK_SEATS + " FOR NO KEY UPDATE")
+_LOCK_SEATS_SQLITE = text(_LOCK_SEATS)
 
 _RELEASE_SEAT = text("UPDATE sections SET enrolled = enrolled - 1 WHERE id = :section_id")
 
@@ -204,9 +210,16 @@ class EnrollmentService:
         if enrollment_id is not None:
             return Enrolled(section_id, enrollment_id)
 
-        seats = (await conn.execute(_SEAT_STATE, {"section_id": section_id})).one()
+        # Full, by the claim. Deciding to queue happens under the section's row lock, which a
+        # drop also takes before it looks at the waitlist: so either the drop sees this entry
+        # and promotes it, or this request sees the seat the drop freed and takes it.
+        seats = await self.lock_seats(conn, section_id)
         if seats.status != "open":
             raise SectionClosed(section_id=section_id)
+        if seats.enrolled < seats.capacity:
+            enrollment_id = await self._claim_seat(conn, student_id, section, source, actor_id, now)
+            if enrollment_id is not None:
+                return Enrolled(section_id, enrollment_id)
         if not waitlist:
             raise SectionFull(section_id=section_id, capacity=seats.capacity)
         return await self._join_waitlist(conn, student_id, section_id, actor_id)
@@ -238,6 +251,7 @@ class EnrollmentService:
             return LeftWaitlist(section_id)
 
         await self.audit(conn, "drop", "ok", actor_id, student_id, section_id)
+        await self.lock_seats(conn, section_id)  # see enroll: queueing and freeing serialise here
         promoted = await self.promote_from_waitlist(conn, section, seats=1, actor_id=actor_id)
         if not promoted:
             await conn.execute(_RELEASE_SEAT, {"section_id": section_id})
@@ -308,6 +322,19 @@ class EnrollmentService:
             raise NotFound(what="student", what_ko="학생", student_id=student_id)
         self.catalog.sync(row.catalog_version)
         return LockedStudent(StudentInfo(row.id, row.year, row.max_credits), row.catalog_version)
+
+    async def lock_seats(self, conn: AsyncConnection, section_id: int) -> Any:
+        """Lock the section's row; (status, capacity, enrolled) as committed now."""
+        query = _LOCK_SEATS_SQLITE if conn.dialect.name == "sqlite" else _LOCK_SEATS_PG
+        seats = (await conn.execute(query, {"section_id": section_id})).first()
+        if seats is None:  # deleted by the registrar since the catalog was read
+            raise NotFound(what="section", what_ko="분반", section_id=section_id)
+        return seats
+
+    def with_private_cache(self) -> "EnrollmentService":
+        """The same service over a cache of its own, for transactions that change the
+        catalog: what they read before committing must not reach the shared cache."""
+        return EnrollmentService(CatalogCache(), self.clock)
 
     async def held_sections(
         self, conn: AsyncConnection, student_id: int, term_id: int
@@ -393,6 +420,9 @@ class EnrollmentService:
                     },
                 )
             ).scalar_one()
+            await conn.execute(
+                _LEAVE_WAITLIST, {"student_id": student_id, "section_id": section.id}
+            )
             await self.audit(conn, action, "ok", actor_id, student_id, section.id)
             return int(enrollment_id)
         except IntegrityError as error:

@@ -132,6 +132,7 @@ async def import_csv(
         await _hash_passwords(parsed)
 
     async def write(conn: AsyncConnection) -> ImportReport:
+        report.created = report.updated = 0  # this may be a retry after a deadlock
         writer = _WRITERS[kind]
         await writer(conn, parsed, report, clock, enrollment, actor_id)
         if report.errors:
@@ -157,14 +158,18 @@ def _read_rows(
         report.errors.append(RowError(1, None, f"missing column(s): {', '.join(missing)}"))
         return []
     rows = []
-    for number, raw in enumerate(reader, start=2):
-        row = {(k or "").strip(): (v or "").strip() for k, v in raw.items() if k is not None}
-        if not any(row.values()):
-            continue
-        if None in raw:
-            report.errors.append(RowError(number, None, "more fields than the header has"))
-            continue
-        rows.append((number, row))
+    try:
+        for raw in reader:
+            number = reader.line_num
+            row = {(k or "").strip(): (v or "").strip() for k, v in raw.items() if k is not None}
+            if not any(row.values()):
+                continue
+            if None in raw:
+                report.errors.append(RowError(number, None, "more fields than the header has"))
+                continue
+            rows.append((number, row))
+    except csv.Error as error:  # e.g. an unclosed quote swallowing the rest of the file
+        report.errors.append(RowError(reader.line_num, None, f"unreadable CSV: {error}"))
     report.rows = len(rows)
     if not rows and not report.errors:
         report.errors.append(RowError(1, None, "the file has no data rows"))
@@ -189,14 +194,17 @@ def _split(value: str) -> list[str]:
 
 @dataclass
 class _CatalogRow:
+    """One section row. None means the column is absent: leave that field as it is."""
+
     number: int
     term_code: str
     course: CourseIn
+    prerequisites_given: bool
     section_number: int
     capacity: int
-    instructor_name: str
+    instructor_name: str | None
     instructor_username: str | None
-    meeting_times: list[Any]
+    meeting_times: list[Any] | None
 
 
 def _parse_departments(rows: list[tuple[int, dict[str, str]]], report: ImportReport) -> Any:
@@ -228,7 +236,7 @@ def _parse_catalog(rows: list[tuple[int, dict[str, str]]], report: ImportReport)
                 department_code=row.get("department_code", ""),
                 prerequisite_codes=_split(row.get("prerequisites", "")),
             )
-            meetings = parse_meeting_times(row.get("meeting_times", ""))
+            meetings = parse_meeting_times(row["meeting_times"]) if "meeting_times" in row else None
             section_number = int(row.get("section_number") or "x")
             capacity = int(row.get("capacity") or "x")
             section_check = SectionIn(
@@ -268,10 +276,11 @@ def _parse_catalog(rows: list[tuple[int, dict[str, str]]], report: ImportReport)
                 number=number,
                 term_code=row.get("term_code", ""),
                 course=course,
+                prerequisites_given="prerequisites" in row,
                 section_number=section_number,
                 capacity=capacity,
-                instructor_name=row.get("instructor_name", ""),
-                instructor_username=row.get("instructor_username") or None,
+                instructor_name=row.get("instructor_name"),
+                instructor_username=row.get("instructor_username"),
                 meeting_times=meetings,
             )
         )
@@ -289,29 +298,32 @@ class _StudentRow:
 
 
 def _parse_students(rows: list[tuple[int, dict[str, str]]], report: ImportReport) -> Any:
+    """New students take defaults for absent columns; existing ones keep those fields."""
     parsed, seen = [], set()
     for number, row in rows:
-        fields = {
-            "student_number": row.get("student_number", ""),
-            "name": row.get("name", ""),
-            "year": row.get("year", ""),
-            "department_code": row.get("department_code") or None,
-            "max_credits": row.get("max_credits") or 18,
-            "completed_course_codes": _split(row.get("completed_courses", "")),
-        }
+        student_number = row.get("student_number", "")
         password = row.get("password") or None
+        changes: dict[str, Any] = {"name": row.get("name", ""), "year": row.get("year", "")}
+        if "department_code" in row:
+            changes["department_code"] = row["department_code"] or None
+        if row.get("max_credits"):
+            changes["max_credits"] = row["max_credits"]
+        if "completed_courses" in row:
+            changes["completed_course_codes"] = _split(row["completed_courses"])
         try:
-            patch = StudentPatch(
-                **{k: v for k, v in fields.items() if k != "student_number"}, password=password
+            patch = StudentPatch(**changes, password=password)
+            data = (
+                StudentIn(student_number=student_number, **changes, password=password)
+                if password
+                else None
             )
-            data = StudentIn(**fields, password=password) if password else None
         except ValidationError as error:
             report.errors.extend(_validation_errors(number, error))
             continue
-        if fields["student_number"] in seen:
+        if student_number in seen:
             report.errors.append(RowError(number, "student_number", "appears twice"))
-        seen.add(fields["student_number"])
-        parsed.append(_StudentRow(number, data, patch, str(fields["student_number"]), password))
+        seen.add(student_number)
+        parsed.append(_StudentRow(number, data, patch, student_number, password))
     return parsed
 
 
@@ -378,7 +390,7 @@ async def _write_catalog(
             if course_id is not None:
                 courses[code] = course_id
     for code, row in first_row.items():
-        if code in courses:
+        if code in courses and row.prerequisites_given:
             patch = CoursePatch(prerequisite_codes=row.course.prerequisite_codes)
             await _row(report, row.number, catalog.update_course(conn, courses[code], patch))
     for row in parsed:
@@ -402,9 +414,9 @@ async def _write_catalog(
                 course_code=row.course.code,
                 number=row.section_number,
                 capacity=row.capacity,
-                instructor_name=row.instructor_name,
-                instructor_username=row.instructor_username,
-                meeting_times=row.meeting_times,
+                instructor_name=row.instructor_name or "",
+                instructor_username=row.instructor_username or None,
+                meeting_times=row.meeting_times or [],
             )
             await _row(report, row.number, catalog.create_section(conn, created))
             report.created += 1

@@ -85,7 +85,9 @@ async def delete_student(
     actor_id: int | None,
 ) -> None:
     """Drop the student's enrollments the normal way (so waitlists move up), then delete."""
-    await _require_student(conn, student_id)
+    # The lock first: an enroll of the student's own committing after we read `held` would
+    # otherwise be cascaded away with its seat still counted.
+    await enrollment.lock_student(conn, student_id)
     held = (
         await conn.scalars(select(Enrollment.section_id).where(Enrollment.student_id == student_id))
     ).all()

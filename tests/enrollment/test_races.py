@@ -1,0 +1,154 @@
+"""Interleavings READ COMMITTED allows, forced deterministically by pausing inside the service.
+
+PostgreSQL only: SQLite runs one writer at a time, so these orders cannot happen there (and a
+second writer started while one is paused would simply wait for it).
+"""
+
+import asyncio
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from sugang.catalog import cache as cache_module
+from sugang.catalog import service as catalog
+from sugang.catalog.schemas import TermPatch, WindowIn
+from sugang.errors import SugangError
+from sugang.services import Services
+from sugang.students import service as students
+from tests.factories import Factory
+
+pytestmark = pytest.mark.parametrize("backend", ["postgresql"])
+
+
+async def enroll(services: Services, student: int, section: int, waitlist: bool = False) -> str:
+    async def work(conn: AsyncConnection) -> object:
+        return await services.enrollment.enroll(conn, student, section, waitlist=waitlist)
+
+    try:
+        return type(await services.db.run(work)).__name__
+    except SugangError as refusal:
+        return refusal.code
+
+
+async def seats_and_queue(services: Services, section: int) -> tuple[int, list[int], list[int]]:
+    async with services.db.transaction(write=False) as conn:
+        counter = await conn.scalar(
+            text("SELECT enrolled FROM sections WHERE id = :s"), {"s": section}
+        )
+        rows = await conn.execute(
+            text("SELECT student_id FROM enrollments WHERE section_id = :s"), {"s": section}
+        )
+        queue = await conn.execute(
+            text("SELECT student_id FROM waitlist_entries WHERE section_id = :s ORDER BY id"),
+            {"s": section},
+        )
+        return int(counter or 0), [r[0] for r in rows], [r[0] for r in queue]
+
+
+async def test_a_waitlist_join_during_a_drop_never_strands_a_free_seat(
+    services: Services, factory: Factory, backend: str
+) -> None:
+    term = await factory.term()
+    section = await factory.section(term, capacity=1)
+    holder, latecomer = await factory.students(2)
+    assert await enroll(services, holder, section) == "Enrolled"
+    service = services.enrollment
+    promote = service.promote_from_waitlist
+    paused, resume = asyncio.Event(), asyncio.Event()
+
+    async def promote_then_pause(*args: Any, **kwargs: Any) -> list[int]:
+        promoted = await promote(*args, **kwargs)
+        paused.set()  # the drop found no one waiting and is about to free the seat
+        await resume.wait()
+        return promoted
+
+    service.promote_from_waitlist = promote_then_pause  # type: ignore[method-assign]
+    dropping = asyncio.create_task(
+        services.db.run(lambda conn: service.drop(conn, holder, section))
+    )
+    await paused.wait()
+    service.promote_from_waitlist = promote  # type: ignore[method-assign]
+    joining = asyncio.create_task(enroll(services, latecomer, section, waitlist=True))
+    await asyncio.sleep(0.3)  # the latecomer is now waiting on the section's row lock
+    resume.set()
+    await dropping
+
+    assert await joining == "Enrolled"
+    assert await seats_and_queue(services, section) == (1, [latecomer], [])
+
+
+async def test_a_students_own_enroll_during_their_deletion_keeps_counters_true(
+    services: Services, factory: Factory, backend: str
+) -> None:
+    term = await factory.term()
+    first, second = await factory.section(term), await factory.section(term)
+    student = await factory.student()
+    assert await enroll(services, student, first) == "Enrolled"
+    service = services.enrollment
+    drop = service.drop
+    racing: list[asyncio.Task[str]] = []
+
+    async def drop_while_the_student_clicks(*args: Any, **kwargs: Any) -> Any:
+        if not racing:
+            racing.append(asyncio.create_task(enroll(services, student, second)))
+            await asyncio.sleep(0.3)
+        return await drop(*args, **kwargs)
+
+    service.drop = drop_while_the_student_clicks  # type: ignore[method-assign]
+    await services.db.run(lambda conn: students.delete_student(conn, student, service, None))
+    service.drop = drop  # type: ignore[method-assign]
+
+    assert await racing[0] == "NOT_FOUND"  # it waited for the deletion, then found no student
+    assert await seats_and_queue(services, second) == (0, [], [])
+    assert await seats_and_queue(services, first) == (0, [], [])
+
+
+async def test_a_slow_read_of_an_old_catalog_is_not_cached_under_the_new_version(
+    services: Services, factory: Factory, backend: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    term = await factory.term()
+    section = await factory.section(term, capacity=50)
+    early, after_close, later = await factory.students(3)
+    load_term = cache_module._load_term
+    paused, resume = asyncio.Event(), asyncio.Event()
+
+    async def slow_first_load(conn: AsyncConnection, term_id: int) -> Any:
+        loaded = await load_term(conn, term_id)
+        if not paused.is_set():
+            paused.set()
+            await resume.wait()
+        return loaded
+
+    monkeypatch.setattr(cache_module, "_load_term", slow_first_load)
+    started_before_close = asyncio.create_task(enroll(services, early, section))
+    await paused.wait()
+    now = services.clock()
+    closed = [WindowIn(opens_at=now - timedelta(days=2), closes_at=now - timedelta(days=1))]
+    async with services.db.transaction() as conn:
+        await catalog.update_term(conn, term, TermPatch(enrollment_windows=closed))
+    assert await enroll(services, after_close, section) == "WINDOW_CLOSED"
+    resume.set()
+    await started_before_close  # it read the term before the close: either answer is fair
+
+    assert await enroll(services, later, section) == "WINDOW_CLOSED"
+
+
+async def test_enrolling_in_a_section_deleted_meanwhile_is_not_found(
+    services: Services, factory: Factory, backend: str
+) -> None:
+    term = await factory.term()
+    section = await factory.section(term)
+    student = await factory.student()
+    read_section = services.catalog.section
+
+    async def read_then_registrar_deletes(conn: AsyncConnection, section_id: int) -> Any:
+        info = await read_section(conn, section_id)
+        async with services.db.transaction() as other:
+            await catalog.delete_section(other, section_id)
+        return info
+
+    services.catalog.section = read_then_registrar_deletes  # type: ignore[method-assign]
+    assert await enroll(services, student, section) == "NOT_FOUND"
