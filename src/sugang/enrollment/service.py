@@ -212,8 +212,10 @@ class EnrollmentService:
 
         # Full, by the claim. Deciding to queue happens under the section's row lock, which a
         # drop also takes before it looks at the waitlist: so either the drop sees this entry
-        # and promotes it, or this request sees the seat the drop freed and takes it.
-        seats = await self.lock_seats(conn, section_id)
+        # and promotes it, or this request sees the seat the drop freed and takes it. A plain
+        # refusal needs no lock (it is simply ordered before the drop), and must not take one:
+        # in the rush, refusals outnumber seats many times over.
+        seats = await self.lock_seats(conn, section_id, lock=waitlist)
         if seats.status != "open":
             raise SectionClosed(section_id=section_id)
         if seats.enrolled < seats.capacity:
@@ -323,9 +325,10 @@ class EnrollmentService:
         self.catalog.sync(row.catalog_version)
         return LockedStudent(StudentInfo(row.id, row.year, row.max_credits), row.catalog_version)
 
-    async def lock_seats(self, conn: AsyncConnection, section_id: int) -> Any:
-        """Lock the section's row; (status, capacity, enrolled) as committed now."""
-        query = _LOCK_SEATS_SQLITE if conn.dialect.name == "sqlite" else _LOCK_SEATS_PG
+    async def lock_seats(self, conn: AsyncConnection, section_id: int, *, lock: bool = True) -> Any:
+        """(status, capacity, enrolled) as committed now, locking the row unless told not to."""
+        sqlite = conn.dialect.name == "sqlite"
+        query = _LOCK_SEATS_SQLITE if sqlite or not lock else _LOCK_SEATS_PG
         seats = (await conn.execute(query, {"section_id": section_id})).first()
         if seats is None:  # deleted by the registrar since the catalog was read
             raise NotFound(what="section", what_ko="분반", section_id=section_id)
