@@ -39,9 +39,16 @@ ensure_postgres() {
     local hba="/etc/postgresql/$version/main/pg_hba.conf"
     as_root sed -i '1i host all all 127.0.0.1/32 trust\nhost all all ::1/128 trust' "$hba"
   fi
-  say "starting PostgreSQL $version"
-  as_root pg_ctlcluster --skip-systemctl-redirect "$version" main start \
-    || fail "could not start PostgreSQL $version"
+  if as_root pg_ctlcluster --skip-systemctl-redirect "$version" main status >/dev/null 2>&1; then
+    # Running (a fresh package may start its cluster) but not answering us yet: re-read pg_hba.
+    say "reloading PostgreSQL $version"
+    as_root pg_ctlcluster --skip-systemctl-redirect "$version" main reload \
+      || fail "could not reload PostgreSQL $version"
+  else
+    say "starting PostgreSQL $version"
+    as_root pg_ctlcluster --skip-systemctl-redirect "$version" main start \
+      || fail "could not start PostgreSQL $version"
+  fi
   wait_for "$pg_host" "$pg_port" || fail "PostgreSQL did not come up on $pg_host:$pg_port"
 }
 
