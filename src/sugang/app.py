@@ -1,6 +1,8 @@
 """The FastAPI application: routers, and the one place errors become HTTP answers."""
 
 import logging
+import os
+import socket
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -27,6 +29,8 @@ from sugang.errors import (
     SugangError,
     Unavailable,
 )
+from sugang.observability.metrics import count_pool_use, worker_exited
+from sugang.observability.middleware import ObservabilityMiddleware, served_by
 from sugang.registrar import api as registrar_api
 from sugang.services import Services
 from sugang.students import api as students_api
@@ -48,6 +52,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         yield
         if owns_services:
             await services.db.dispose()
+            worker_exited(os.getpid())
 
     app = FastAPI(
         title="sugang",
@@ -56,6 +61,10 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         lifespan=lifespan,
     )
     app.state.services = services
+    settings = services.settings
+    count_pool_use(
+        services.db.engine.sync_engine.pool, settings.db_pool_size + settings.db_max_overflow
+    )
     for module in (
         system_api,
         auth_api,
@@ -72,6 +81,11 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         return RedirectResponse("/docs")
 
     _install_error_handlers(app)
+    app.add_middleware(
+        ObservabilityMiddleware,
+        served_by=served_by(settings.node_name, settings.pod_name, socket.gethostname()),
+        access_log=settings.access_log,
+    )
     return app
 
 
@@ -136,6 +150,7 @@ def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(PoolTimeoutError)
     @app.exception_handler(OperationalError)
     @app.exception_handler(InterfaceError)
+    @app.exception_handler(OSError)  # asyncpg's refused or timed-out connects, unwrapped
     async def database_unavailable(request: Request, error: Exception) -> JSONResponse:
         log.warning("database unavailable: %s", error)
         return _answer(request, Unavailable(), {"Retry-After": "2"})

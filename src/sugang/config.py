@@ -3,7 +3,7 @@
 from functools import lru_cache
 from typing import Literal
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import AliasChoices, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 INSECURE_DEV_SECRET = "sugang-local-development-secret-change-me"
@@ -21,6 +21,16 @@ class Settings(BaseSettings):
     db_max_overflow: int = Field(default=10, ge=0)
     db_pool_timeout_seconds: float = Field(default=30.0, gt=0)
     sqlite_busy_timeout_ms: int = Field(default=30_000, ge=0)
+
+    # Which node and pod serve a request (X-Served-By); Kubernetes' downward API sets these.
+    node_name: str | None = Field(
+        default=None, validation_alias=AliasChoices("NODE_NAME", "SUGANG_NODE_NAME")
+    )
+    pod_name: str | None = Field(
+        default=None, validation_alias=AliasChoices("POD_NAME", "SUGANG_POD_NAME")
+    )
+    access_log: bool = True
+    metrics_sections: int = Field(default=20, ge=0, le=500)
 
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)

@@ -1,11 +1,16 @@
 """`sugang serve`: uvicorn with the app factory."""
 
+import os
+import shutil
+import tempfile
+from pathlib import Path
 from typing import Annotated
 
 import typer
 import uvicorn
 
 from sugang.config import Settings
+from sugang.observability.logs import log_config
 
 
 def serve(
@@ -18,6 +23,7 @@ def serve(
 ) -> None:
     """Serve the API (and, later, the web UI) over HTTP."""
     settings = Settings()
+    _fresh_metrics_dir()
     uvicorn.run(
         "sugang.app:create_app",
         factory=True,
@@ -25,6 +31,19 @@ def serve(
         port=port or settings.port,
         workers=workers or settings.workers,
         log_level=log_level,
-        access_log=False,
+        log_config=log_config(log_level),
+        access_log=False,  # sugang's middleware writes the access log, with the request id
         timeout_graceful_shutdown=20,
     )
+
+
+def _fresh_metrics_dir() -> None:
+    """Workers share their metric samples through files here (prometheus_client's
+    multiprocess mode); it must be set before they start and empty at each start."""
+    path = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if path:
+        shutil.rmtree(path, ignore_errors=True)
+    else:
+        path = tempfile.mkdtemp(prefix="sugang-metrics-")
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = path
+    Path(path).mkdir(parents=True, exist_ok=True)

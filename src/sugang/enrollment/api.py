@@ -21,10 +21,13 @@ from sugang.enrollment.schemas import (
     WaitlistedSection,
 )
 from sugang.enrollment.service import Enrolled
-from sugang.errors import InvalidRequest
+from sugang.errors import InvalidRequest, SugangError
 from sugang.idempotency import IdempotencyKey, Outcome, fingerprint, run_idempotent
+from sugang.observability.metrics import ENROLLMENT_ATTEMPTS
 
 router = APIRouter(prefix="/api/v1", tags=["enrollment"])
+
+_OUTCOMES = {201: "enrolled", 202: "waitlisted"}
 
 _REFUSALS: dict[int | str, dict[str, Any]] = {
     403: {"description": "WINDOW_CLOSED, or not a student"},
@@ -71,15 +74,20 @@ async def enroll(
         )
         return Outcome(202, out.model_dump())
 
-    outcome = await run_idempotent(
-        services.db,
-        services.clock,
-        user_id=student.user_id,
-        key=idempotency_key,
-        request_fingerprint=fingerprint("POST", request.url.path, body.model_dump()),
-        language=language,
-        work=work,
-    )
+    try:
+        outcome = await run_idempotent(
+            services.db,
+            services.clock,
+            user_id=student.user_id,
+            key=idempotency_key,
+            request_fingerprint=fingerprint("POST", request.url.path, body.model_dump()),
+            language=language,
+            work=work,
+        )
+    except SugangError as refusal:
+        ENROLLMENT_ATTEMPTS.labels(refusal.code).inc()
+        raise
+    ENROLLMENT_ATTEMPTS.labels(_OUTCOMES.get(outcome.status) or outcome.body["code"]).inc()
     return outcome.response()
 
 

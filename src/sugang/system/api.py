@@ -3,10 +3,13 @@
 from datetime import datetime
 
 from fastapi import APIRouter
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
+from prometheus_client import CollectorRegistry, Gauge, generate_latest
 from pydantic import BaseModel
+from sqlalchemy import text
 
 from sugang.deps import ServicesDep
+from sugang.observability.metrics import render
 
 router = APIRouter(tags=["system"])
 
@@ -34,6 +37,46 @@ async def readyz(services: ServicesDep) -> JSONResponse:
             headers={"Retry-After": "2"},
         )
     return JSONResponse({"status": "ok", "database": "ok"})
+
+
+_FULLEST_SECTIONS = text(
+    """
+    SELECT s.id, c.code, s.number, s.capacity - s.enrolled AS seats_left
+    FROM sections s JOIN courses c ON c.id = s.course_id
+    JOIN terms t ON t.id = s.term_id AND t.is_current
+    ORDER BY s.enrolled * 1.0 / CASE WHEN s.capacity > 0 THEN s.capacity ELSE 1 END DESC, s.id
+    LIMIT :limit
+    """
+)
+
+
+@router.get("/metrics", include_in_schema=False)
+async def metrics(services: ServicesDep) -> Response:
+    """Prometheus exposition: every worker's samples, plus seats left on the fullest sections
+    of the current term (read from the database, so right whichever worker answers)."""
+    extra = b""
+    if services.settings.metrics_sections:
+        try:
+            async with services.db.transaction(write=False) as conn:
+                rows = (
+                    await conn.execute(
+                        _FULLEST_SECTIONS, {"limit": services.settings.metrics_sections}
+                    )
+                ).all()
+            registry = CollectorRegistry()
+            seats = Gauge(
+                "sugang_section_seats_left",
+                "Seats left, for the fullest sections of the current term.",
+                ["section_id", "course_code", "section"],
+                registry=registry,
+            )
+            for r in rows:
+                seats.labels(str(r.id), r.code, str(r.number)).set(r.seats_left)
+            extra = generate_latest(registry)
+        except Exception:  # the rest of the metrics matter most when the database is down
+            extra = b""
+    body, content_type = render(extra)
+    return Response(body, media_type=content_type)
 
 
 @router.get("/api/v1/time", response_model=TimeOut)

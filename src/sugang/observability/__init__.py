@@ -1,0 +1,1 @@
+"""Metrics (Prometheus), structured logs with request ids, and which node served a request."""

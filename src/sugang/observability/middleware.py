@@ -1,0 +1,79 @@
+"""One pure-ASGI middleware: request id, X-Served-By, per-route metrics and the access log."""
+
+import logging
+import re
+import time
+import uuid
+
+from starlette.datastructures import MutableHeaders
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from sugang.observability.logs import request_id
+from sugang.observability.metrics import HTTP_IN_FLIGHT, HTTP_LATENCY, HTTP_REQUESTS
+
+access = logging.getLogger("sugang.access")
+_SAFE_ID = re.compile(r"^[A-Za-z0-9._\-]{1,128}$")
+
+
+class ObservabilityMiddleware:
+    def __init__(self, app: ASGIApp, *, served_by: str, access_log: bool = True) -> None:
+        self.app = app
+        self.served_by = served_by
+        self.access_log = access_log
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        incoming = _header(scope, b"x-request-id")
+        rid = incoming if incoming and _SAFE_ID.match(incoming) else uuid.uuid4().hex
+        token = request_id.set(rid)
+        status = 500
+        started = time.perf_counter()
+
+        async def send_with_headers(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                headers = MutableHeaders(scope=message)
+                headers["X-Served-By"] = self.served_by
+                headers["X-Request-ID"] = rid
+            await send(message)
+
+        HTTP_IN_FLIGHT.inc()
+        try:
+            await self.app(scope, receive, send_with_headers)
+        finally:
+            HTTP_IN_FLIGHT.dec()
+            seconds = time.perf_counter() - started
+            route = scope.get("route")
+            template = getattr(route, "path", None) or "unmatched"
+            method = scope["method"]
+            HTTP_REQUESTS.labels(method, template, str(status)).inc()
+            HTTP_LATENCY.labels(method, template).observe(seconds)
+            if self.access_log:
+                access.info(
+                    "%s %s %s",
+                    method,
+                    scope["path"],
+                    status,
+                    extra={
+                        "route": template,
+                        "status": status,
+                        "duration_ms": round(seconds * 1000, 2),
+                    },
+                )
+            request_id.reset(token)
+
+
+def _header(scope: Scope, name: bytes) -> str | None:
+    headers: list[tuple[bytes, bytes]] = scope.get("headers", [])
+    for key, value in headers:
+        if key == name:
+            return value.decode("latin-1")
+    return None
+
+
+def served_by(node: str | None, pod: str | None, hostname: str) -> str:
+    """`<node>/<pod>` from the downward API, the host name standing in for what is unset."""
+    return f"{node or hostname}/{pod or hostname}"
