@@ -123,6 +123,65 @@ class NotInBasket(SugangError):
     message_ko = "이 분반은 장바구니에 없습니다."
 
 
+# --- the waiting room ---------------------------------------------------------------------
+
+
+class AdmissionRequired(SugangError):
+    code = "ADMISSION_REQUIRED"
+    status = 401
+    message_en = "Registration is busy: please wait your turn in the queue first."
+    message_ko = "지금은 접속 대기열을 거쳐야 신청할 수 있습니다. 대기열에서 순서를 기다려 주세요."
+
+
+class AdmissionInvalid(SugangError):
+    code = "ADMISSION_INVALID"
+    status = 401
+    message_en = "This admission pass is not valid; please rejoin the queue."
+    message_ko = "입장권이 올바르지 않습니다. 대기열에 다시 들어가 주세요."
+
+
+class AdmissionExpired(SugangError):
+    code = "ADMISSION_EXPIRED"
+    status = 401
+    message_en = "Your admission pass has expired; please rejoin the queue."
+    message_ko = "입장 시간이 만료되었습니다. 대기열에 다시 들어가 주세요."
+
+
+class AdmissionNotYours(SugangError):
+    code = "ADMISSION_NOT_YOURS"
+    status = 403
+    message_en = "This admission pass belongs to someone else."
+    message_ko = "다른 사람의 입장권입니다."
+
+
+class TicketInvalid(SugangError):
+    code = "TICKET_INVALID"
+    status = 404
+    message_en = "This queue ticket is not valid (or not yours); take a new one."
+    message_ko = "대기표가 올바르지 않습니다. 새 대기표를 받아 주세요."
+
+
+class QueueClosed(SugangError):
+    code = "QUEUE_CLOSED"
+    status = 409
+    message_en = "The waiting room is not taking new tickets now."
+    message_ko = "지금은 대기열에 새로 들어갈 수 없습니다."
+
+
+class NotInRushMode(SugangError):
+    code = "NOT_IN_RUSH_MODE"
+    status = 409
+    message_en = "This term has no waiting room now; you can register directly."
+    message_ko = "지금은 대기열 없이 바로 신청할 수 있습니다."
+
+
+class QueueUnavailable(SugangError):
+    code = "QUEUE_UNAVAILABLE"
+    status = 503
+    message_en = "The waiting room is briefly unavailable; please try again in a moment."
+    message_ko = "대기열 서비스에 잠시 연결할 수 없습니다. 잠시 후 다시 시도해 주세요."
+
+
 # --- general ------------------------------------------------------------------------------
 
 

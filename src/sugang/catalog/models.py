@@ -12,6 +12,7 @@ from sqlalchemy import (
     String,
     Table,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -38,6 +39,8 @@ class Term(Base):
     name_ko: Mapped[str] = mapped_column(String(100))
     name_en: Mapped[str] = mapped_column(String(100))
     is_current: Mapped[bool] = mapped_column(Boolean, default=False)
+    # In rush mode, enroll and drop need an admission token from the waiting room.
+    rush_mode: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     basket_opens_at: Mapped[datetime] = mapped_column(UTCDateTime)
     basket_closes_at: Mapped[datetime] = mapped_column(UTCDateTime)
     add_drop_opens_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -10,6 +10,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from sugang.errors import (
+    AdmissionExpired,
+    AdmissionNotYours,
+    AdmissionRequired,
     AlreadyEnrolled,
     AlreadyInBasket,
     BasketClosed,
@@ -67,6 +70,16 @@ class TermInfo:
     basket: Window
     add_drop: Window
     enrollment_windows: tuple[Window, ...] = ()
+    rush_mode: bool = False
+
+
+@dataclass(frozen=True)
+class Admission:
+    """What a verified X-Admission-Token says: this student may act in this term until then."""
+
+    student_id: int
+    term_id: int
+    expires_at: datetime
 
 
 @dataclass(frozen=True)
@@ -98,6 +111,21 @@ def check_window(term: TermInfo, year: int, now: datetime) -> SugangError | None
         return None
     upcoming = sorted(w.opens_at for w in [*mine, term.add_drop] if w.opens_at > now)
     return WindowClosed(year=year, next_opens_at=upcoming[0].isoformat() if upcoming else None)
+
+
+def check_admission(
+    term: TermInfo, student_id: int, admission: Admission | None, now: datetime
+) -> SugangError | None:
+    """In rush mode, only students the waiting room admitted may enroll or drop."""
+    if not term.rush_mode:
+        return None
+    if admission is None:
+        return AdmissionRequired(term_id=term.id)
+    if admission.student_id != student_id or admission.term_id != term.id:
+        return AdmissionNotYours(term_id=term.id)
+    if admission.expires_at <= now:
+        return AdmissionExpired(term_id=term.id)
+    return None
 
 
 def check_basket_window(term: TermInfo, now: datetime) -> SugangError | None:

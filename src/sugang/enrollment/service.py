@@ -24,7 +24,7 @@ from sugang.base import UTCDateTime
 from sugang.catalog.cache import CatalogCache
 from sugang.clock import Clock
 from sugang.enrollment import rules
-from sugang.enrollment.rules import SectionInfo, StudentInfo
+from sugang.enrollment.rules import Admission, SectionInfo, StudentInfo
 from sugang.errors import (
     AlreadyEnrolled,
     AlreadyWaitlisted,
@@ -193,11 +193,16 @@ class EnrollmentService:
         actor_id: int | None = None,
         source: Source = "live",
         enforce_window: bool = True,
+        admission: Admission | None = None,
     ) -> Enrolled | Waitlisted:
+        """`enforce_window` is False only for the registrar's own paths (auto-enrollment),
+        which skip the window and the waiting room alike."""
         now = self.clock()
         student = await self.lock_student(conn, student_id)
         section = await self.catalog.section(conn, section_id)
         term = await self.catalog.term(conn, section.term_id)
+        if enforce_window and (refusal := rules.check_admission(term, student_id, admission, now)):
+            raise refusal
         held = await self.held_sections(conn, student_id, section.term_id)
         completed = await self.completed_among(conn, student_id, section.prerequisites)
         refusal = rules.check_enrollment(
@@ -234,6 +239,7 @@ class EnrollmentService:
         *,
         actor_id: int | None = None,
         enforce_window: bool = True,
+        admission: Admission | None = None,
     ) -> Dropped | LeftWaitlist:
         """Drop an enrollment (handing the seat to the waitlist) or leave the waitlist."""
         now = self.clock()
@@ -241,7 +247,9 @@ class EnrollmentService:
         section = await self.catalog.section(conn, section_id)
         if enforce_window:
             term = await self.catalog.term(conn, section.term_id)
-            refusal = rules.check_window(term, student.info.year, now)
+            refusal = rules.check_admission(term, student_id, admission, now) or rules.check_window(
+                term, student.info.year, now
+            )
             if refusal is not None:
                 raise refusal
 

@@ -1,0 +1,59 @@
+"""Adaptive admission: additive increase, multiplicative decrease (AIMD) of the rate, from the
+enrollment endpoint's observed p99 latency and error rate, so the queue feeds the service as
+fast as it (and the autoscaler adding replicas) can serve, and no faster."""
+
+import math
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class AimdSettings:
+    target_p99_seconds: float = 0.15
+    max_error_rate: float = 0.01
+    increase_per_step: float = 10.0  # admissions/second added while healthy
+    decrease_factor: float = 0.7  # rate multiplied by this when not
+    min_rate: float = 1.0
+    max_rate: float = 5_000.0
+    min_samples: int = 20
+
+
+@dataclass(frozen=True)
+class Observation:
+    p99_seconds: float
+    error_rate: float
+    samples: int
+
+
+def next_rate(rate: float, seen: Observation, settings: AimdSettings) -> float:
+    """The rate for the next step: unchanged without enough samples."""
+    if seen.samples < settings.min_samples:
+        return rate
+    if seen.p99_seconds > settings.target_p99_seconds or seen.error_rate > settings.max_error_rate:
+        return max(settings.min_rate, rate * settings.decrease_factor)
+    return min(settings.max_rate, rate + settings.increase_per_step)
+
+
+class LatencyWindow:
+    """The last `seconds` of enrollment-endpoint outcomes in this process."""
+
+    def __init__(self, seconds: float = 5.0, clock: Callable[[], float] | None = None) -> None:
+        self.seconds = seconds
+        self._clock = clock or time.monotonic
+        self._samples: deque[tuple[float, float, bool]] = deque(maxlen=50_000)
+
+    def record(self, seconds: float, error: bool) -> None:
+        self._samples.append((self._clock(), seconds, error))
+
+    def observe(self) -> Observation:
+        horizon = self._clock() - self.seconds
+        while self._samples and self._samples[0][0] < horizon:
+            self._samples.popleft()
+        if not self._samples:
+            return Observation(0.0, 0.0, 0)
+        latencies = sorted(s[1] for s in self._samples)
+        p99 = latencies[max(0, math.ceil(0.99 * len(latencies)) - 1)]
+        errors = sum(1 for s in self._samples if s[2])
+        return Observation(p99, errors / len(self._samples), len(self._samples))

@@ -1,0 +1,118 @@
+"""What a waiting room is, whichever backend keeps it.
+
+A room belongs to a term. Students who join before `opens_at` wait in a pool that is shuffled
+once at opening (a lottery: arriving at 09:59:59.999 gains nothing over 09:59:00); those who
+join after opening are appended in arrival order. Positions are admitted by a watermark that
+moves as time passes: `rate` positions per second (modes "rate" and "adaptive", where the
+controller moves the rate), or as many as keep `max_active` sessions live ("concurrency").
+Admission lasts `session_seconds`; a student whose session ran out may join again at the back.
+"""
+
+from dataclasses import dataclass, field, replace
+from typing import Literal, Protocol
+
+Mode = Literal["rate", "concurrency", "adaptive"]
+
+
+@dataclass(frozen=True)
+class Policy:
+    mode: Mode = "rate"
+    rate: float = 50.0  # admissions per second ("rate"; where "adaptive" starts)
+    max_active: int = 200  # live admitted sessions at most ("concurrency")
+    session_seconds: int = 600  # how long an admission lasts
+
+    def with_rate(self, rate: float) -> "Policy":
+        return replace(self, rate=rate)
+
+
+@dataclass(frozen=True)
+class Place:
+    position: int | None  # 1 = next in line; None while waiting for the opening lottery
+    ahead: int | None
+    admitted: bool
+    eta_seconds: float | None
+    session_expires_at: float | None = None  # epoch seconds, when admitted
+
+
+@dataclass(frozen=True)
+class RoomStatus:
+    term_id: int
+    accepting: bool
+    paused: bool
+    opens_at: float
+    policy: Policy
+    lottery_done: bool
+    joined: int  # everyone with a ticket, in the pool or in line
+    admitted: int  # positions admitted so far
+    waiting: int  # not admitted yet
+    active: int  # admitted sessions still live
+    eta_last_seconds: float | None = None
+    extra: dict[str, float] = field(default_factory=dict)
+
+
+def eta(ahead: int, policy: Policy) -> float | None:
+    """Seconds until `ahead` more positions are admitted, at the policy's pace."""
+    if ahead <= 0:
+        return 0.0
+    if policy.mode == "concurrency":
+        per_second = policy.max_active / max(policy.session_seconds, 1)
+    else:
+        per_second = policy.rate
+    return round(ahead / per_second, 1) if per_second > 0 else None
+
+
+def advanced_watermark(
+    policy: Policy, watermark: float, last_tick: float, now: float, queued: int, active: int
+) -> float:
+    """Where the admission watermark stands at `now` (never past the end of the line)."""
+    if policy.mode == "concurrency":
+        moved = float(int(watermark) + max(0, policy.max_active - active))
+    else:
+        moved = watermark + policy.rate * max(0.0, now - last_tick)
+    return min(float(queued), max(watermark, moved))
+
+
+def place_of(
+    position: int | None,
+    watermark: float,
+    session_expires_at: float | None,
+    policy: Policy,
+    opens_at: float,
+    now: float,
+) -> Place:
+    """A student's place, from their 0-based position (None: in the pre-opening pool)."""
+    if position is None:
+        return Place(None, None, False, max(0.0, opens_at - now))
+    admitted = position < int(watermark)
+    ahead = max(0, position - int(watermark))
+    return Place(
+        position=position + 1,
+        ahead=ahead,
+        admitted=admitted,
+        eta_seconds=0.0 if admitted else eta(ahead + 1, policy),
+        session_expires_at=session_expires_at if admitted else None,
+    )
+
+
+class WaitingRoom(Protocol):
+    async def configure(
+        self,
+        term_id: int,
+        *,
+        opens_at: float | None = None,
+        policy: Policy | None = None,
+        paused: bool | None = None,
+        accepting: bool | None = None,
+    ) -> None: ...
+
+    async def join(self, term_id: int, student_id: int, now: float) -> Place: ...
+
+    async def place(self, term_id: int, student_id: int, now: float) -> Place | None: ...
+
+    async def status(self, term_id: int, now: float) -> RoomStatus: ...
+
+    async def set_rate(self, term_id: int, rate: float) -> None: ...
+
+    async def reset(self, term_id: int) -> None: ...
+
+    async def close(self) -> None: ...
