@@ -2,6 +2,7 @@
 
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import Connection
 
 from sugang import migrate
@@ -23,4 +24,5 @@ async def test_downgrade_to_nothing_and_up_again(services: Services) -> None:
     await migrate.downgrade(engine, "base")
     assert await migrate.current_revision(engine) is None
     await migrate.upgrade(engine)
-    assert await migrate.current_revision(engine) == "0001"
+    head = ScriptDirectory.from_config(migrate.alembic_config()).get_current_head()
+    assert await migrate.current_revision(engine) == head
