@@ -11,6 +11,7 @@ import shutil
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from random import Random
 
 import asyncpg
 import httpx
@@ -136,9 +137,9 @@ def clock() -> FixedClock:
 
 @pytest.fixture
 async def services(settings: Settings, clock: FixedClock) -> AsyncIterator[Services]:
-    services = Services(settings=settings, db=Database(settings), clock=clock)
+    services = Services(settings=settings, db=Database(settings), clock=clock, rng=Random(7))
     yield services
-    await services.db.dispose()
+    await services.close()
 
 
 @pytest.fixture

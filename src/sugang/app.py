@@ -1,5 +1,6 @@
 """The FastAPI application: routers, and the one place errors become HTTP answers."""
 
+import asyncio
 import logging
 import os
 import socket
@@ -35,6 +36,8 @@ from sugang.registrar import api as registrar_api
 from sugang.services import Services
 from sugang.students import api as students_api
 from sugang.system import api as system_api
+from sugang.waitingroom import api as waitingroom_api
+from sugang.waitingroom.service import adapt_rate
 
 log = logging.getLogger("sugang")
 
@@ -49,9 +52,12 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        controller = asyncio.create_task(_adapt_forever(services)) if owns_services else None
         yield
+        if controller is not None:
+            controller.cancel()
         if owns_services:
-            await services.db.dispose()
+            await services.close()
             worker_exited(os.getpid())
 
     app = FastAPI(
@@ -67,6 +73,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     )
     for module in (
         system_api,
+        waitingroom_api,
         auth_api,
         catalog_api,
         enrollment_api,
@@ -96,6 +103,17 @@ def _answer(
     return JSONResponse(error.to_body(language), status_code=error.status, headers=headers)
 
 
+async def _adapt_forever(services: Services) -> None:
+    """The adaptive admission controller: one AIMD step per period, in every worker (the
+    room's rate is shared, so the steps of several workers add up like one faster loop)."""
+    while True:
+        await asyncio.sleep(services.settings.adaptive_period_seconds)
+        try:
+            await adapt_rate(services)
+        except Exception:  # a missed step is retried next period; never kill the loop
+            log.warning("adaptive admission step failed", exc_info=True)
+
+
 def _is_check_violation(error: IntegrityError) -> bool:
     sqlstate = getattr(error.orig, "sqlstate", None)
     return sqlstate == "23514" or "CHECK constraint failed" in str(error.orig)
@@ -105,6 +123,8 @@ def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(SugangError)
     async def refused(request: Request, error: SugangError) -> JSONResponse:
         headers = {"WWW-Authenticate": "Bearer"} if isinstance(error, NotAuthenticated) else None
+        if error.status == 503:
+            headers = {"Retry-After": "2"}
         return _answer(request, error, headers)
 
     @app.exception_handler(RequestValidationError)

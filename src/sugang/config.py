@@ -32,6 +32,12 @@ class Settings(BaseSettings):
     access_log: bool = True
     metrics_sections: int = Field(default=20, ge=0, le=500)
 
+    # The waiting room: Redis (shared by every replica) when SUGANG_REDIS_URL is set, else
+    # in-process (one server process: the embedded default).
+    redis_url: str | None = None
+    waiting_room: Literal["auto", "memory", "redis"] = "auto"
+    adaptive_period_seconds: float = Field(default=2.0, gt=0)
+
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
     workers: int = Field(default=1, ge=1)

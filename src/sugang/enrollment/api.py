@@ -1,5 +1,6 @@
 """Student endpoints: enroll, drop, my enrollments and timetable, and the basket."""
 
+import time
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response
@@ -24,6 +25,7 @@ from sugang.enrollment.service import Enrolled
 from sugang.errors import InvalidRequest, SugangError
 from sugang.idempotency import IdempotencyKey, Outcome, fingerprint, run_idempotent
 from sugang.observability.metrics import ENROLLMENT_ATTEMPTS
+from sugang.waitingroom.api import AdmissionToken, admission_from
 
 router = APIRouter(prefix="/api/v1", tags=["enrollment"])
 
@@ -50,9 +52,12 @@ async def enroll(
     services: ServicesDep,
     language: Language,
     idempotency_key: IdempotencyKey = None,
+    admission_token: AdmissionToken = None,
 ) -> Response:
     """Enroll in a section: 201 enrolled, 202 waitlisted (with `waitlist: true`), or a refusal
-    with its `code`."""
+    with its `code`. In rush mode, send the waiting room's pass as X-Admission-Token."""
+    started = time.perf_counter()
+    admission = admission_from(admission_token, services)
 
     async def work(conn: AsyncConnection) -> Outcome:
         outcome = await services.enrollment.enroll(
@@ -61,6 +66,7 @@ async def enroll(
             body.section_id,
             waitlist=body.waitlist,
             actor_id=student.user_id,
+            admission=admission,
         )
         if isinstance(outcome, Enrolled):
             out = EnrollOut(
@@ -86,8 +92,13 @@ async def enroll(
         )
     except SugangError as refusal:
         ENROLLMENT_ATTEMPTS.labels(refusal.code).inc()
+        services.latency.record(time.perf_counter() - started, error=refusal.status >= 500)
+        raise
+    except Exception:
+        services.latency.record(time.perf_counter() - started, error=True)
         raise
     ENROLLMENT_ATTEMPTS.labels(_OUTCOMES.get(outcome.status) or outcome.body["code"]).inc()
+    services.latency.record(time.perf_counter() - started, error=outcome.status >= 500)
     return outcome.response()
 
 
@@ -99,11 +110,15 @@ async def drop(
     services: ServicesDep,
     language: Language,
     idempotency_key: IdempotencyKey = None,
+    admission_token: AdmissionToken = None,
 ) -> Response:
     """Drop the section (its seat goes to the head of the waitlist) or leave its waitlist."""
+    admission = admission_from(admission_token, services)
 
     async def work(conn: AsyncConnection) -> Outcome:
-        await services.enrollment.drop(conn, student.user_id, section_id, actor_id=student.user_id)
+        await services.enrollment.drop(
+            conn, student.user_id, section_id, actor_id=student.user_id, admission=admission
+        )
         return Outcome(204)
 
     outcome = await run_idempotent(

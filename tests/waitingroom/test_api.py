@@ -1,0 +1,242 @@
+"""The waiting room over HTTP: rush mode, tickets, passes, lottery, SSE, adaptive rate."""
+
+import asyncio
+import json
+import random
+import uuid
+from collections.abc import AsyncIterator
+from datetime import timedelta
+from typing import Any
+
+import httpx
+import pytest
+
+from sugang.app import create_app
+from sugang.clock import FixedClock
+from sugang.services import Services
+from sugang.waitingroom.redis_room import RedisWaitingRoom
+from sugang.waitingroom.service import adapt_rate
+from tests.factories import Factory, login
+
+REDIS_URL = "redis://127.0.0.1:6379/15"
+
+
+@pytest.fixture(params=["memory", "redis"])
+async def rush(request: pytest.FixtureRequest, services: Services) -> AsyncIterator[Services]:
+    """The test's services, its waiting room on the backend this run is about."""
+    if request.param == "redis":
+        await services.room.close()
+        services.waiting_room = RedisWaitingRoom(
+            REDIS_URL, random.Random(7), prefix=f"test-{uuid.uuid4().hex}"
+        )
+    yield services
+
+
+@pytest.fixture
+async def http(rush: Services) -> AsyncIterator[httpx.AsyncClient]:
+    app = create_app(services=rush)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as c:
+        yield c
+
+
+async def rush_term(
+    http: httpx.AsyncClient, factory: Factory, **room: Any
+) -> tuple[int, int, dict[str, str]]:
+    term = await factory.term()
+    section = await factory.section(term, capacity=5)
+    admin = await login(http, await factory.staff())
+    response = await http.patch(
+        f"/api/v1/admin/terms/{term}/waiting-room", json={"rush_mode": True, **room}, headers=admin
+    )
+    assert response.status_code == 200, response.text
+    return term, section, admin
+
+
+async def student(http: httpx.AsyncClient, factory: Factory) -> dict[str, str]:
+    number = f"2027{uuid.uuid4().int % 10**6:06d}"
+    await factory.student(number=number)
+    return await login(http, number)
+
+
+async def test_without_rush_mode_there_is_no_queue(
+    http: httpx.AsyncClient, factory: Factory
+) -> None:
+    term = await factory.term()
+    section = await factory.section(term)
+    headers = await student(http, factory)
+    refused = await http.post("/api/v1/queue/tickets", headers=headers)
+    assert refused.status_code == 409 and refused.json()["code"] == "NOT_IN_RUSH_MODE"
+    enrolled = await http.post("/api/v1/enrollments", json={"section_id": section}, headers=headers)
+    assert enrolled.status_code == 201
+
+
+async def test_rush_mode_admits_through_the_queue_then_enrolls(
+    http: httpx.AsyncClient, factory: Factory, clock: FixedClock
+) -> None:
+    _, section, _ = await rush_term(http, factory, rate=100.0)
+    headers = await student(http, factory)
+
+    blocked = await http.post("/api/v1/enrollments", json={"section_id": section}, headers=headers)
+    assert blocked.status_code == 401 and blocked.json()["code"] == "ADMISSION_REQUIRED"
+
+    ticket = (await http.post("/api/v1/queue/tickets", headers=headers)).json()
+    assert (ticket["position"], ticket["admitted"], ticket["access_token"]) == (1, False, None)
+    again = (await http.post("/api/v1/queue/tickets", headers=headers)).json()
+    assert again["ticket"] == ticket["ticket"] and again["position"] == 1
+
+    clock.now += timedelta(seconds=1)
+    state = (await http.get(f"/api/v1/queue/tickets/{ticket['ticket']}", headers=headers)).json()
+    assert state["admitted"] and state["access_token"]
+
+    pass_ = {**headers, "X-Admission-Token": state["access_token"]}
+    enrolled = await http.post("/api/v1/enrollments", json={"section_id": section}, headers=pass_)
+    assert enrolled.status_code == 201
+    dropped = await http.delete(f"/api/v1/enrollments/{section}", headers=pass_)
+    assert dropped.status_code == 204
+
+
+async def test_forged_foreign_and_expired_passes_are_refused(
+    http: httpx.AsyncClient, factory: Factory, clock: FixedClock
+) -> None:
+    _, section, _ = await rush_term(http, factory, rate=100.0, session_seconds=60)
+    mine, theirs = await student(http, factory), await student(http, factory)
+    ticket = (await http.post("/api/v1/queue/tickets", headers=mine)).json()["ticket"]
+    clock.now += timedelta(seconds=1)
+    token = (await http.get(f"/api/v1/queue/tickets/{ticket}", headers=mine)).json()["access_token"]
+
+    async def enroll(headers: dict[str, str], admission: str) -> httpx.Response:
+        return await http.post(
+            "/api/v1/enrollments",
+            json={"section_id": section},
+            headers={**headers, "X-Admission-Token": admission},
+        )
+
+    forged = await enroll(mine, token[:-4] + ("AAAA" if not token.endswith("AAAA") else "BBBB"))
+    assert forged.status_code == 401 and forged.json()["code"] == "ADMISSION_INVALID"
+    login_token = mine["Authorization"].removeprefix("Bearer ")
+    assert (await enroll(mine, login_token)).json()["code"] == "ADMISSION_INVALID"
+    replayed = await enroll(theirs, token)
+    assert replayed.status_code == 403 and replayed.json()["code"] == "ADMISSION_NOT_YOURS"
+    someone_elses_ticket = await http.get(f"/api/v1/queue/tickets/{ticket}", headers=theirs)
+    assert someone_elses_ticket.status_code == 404
+    clock.now += timedelta(seconds=61)
+    expired = await enroll(mine, token)
+    assert expired.status_code == 401 and expired.json()["code"] == "ADMISSION_EXPIRED"
+    assert await factory.count("enrollments") == 0
+
+
+async def test_tickets_before_opening_wait_for_the_lottery(
+    http: httpx.AsyncClient, factory: Factory, clock: FixedClock
+) -> None:
+    opening = clock.now + timedelta(minutes=1)
+    await rush_term(http, factory, rate=1.0, opens_at=opening.isoformat())
+    students = [await student(http, factory) for _ in range(6)]
+    tickets = []
+    for headers in students:
+        ticket = (await http.post("/api/v1/queue/tickets", headers=headers)).json()
+        assert ticket["position"] is None and ticket["eta_seconds"] == 60
+        tickets.append(ticket["ticket"])
+
+    clock.now = opening
+    positions = [
+        (await http.get(f"/api/v1/queue/tickets/{t}", headers=h)).json()["position"]
+        for t, h in zip(tickets, students, strict=True)
+    ]
+    assert sorted(positions) == [1, 2, 3, 4, 5, 6]
+
+
+async def test_the_stream_reports_places_until_admitted(
+    http: httpx.AsyncClient, factory: Factory, clock: FixedClock
+) -> None:
+    await rush_term(http, factory, rate=100.0)
+    headers = await student(http, factory)
+    ticket = (await http.post("/api/v1/queue/tickets", headers=headers)).json()["ticket"]
+    clock.now += timedelta(seconds=1)
+
+    async with http.stream("GET", f"/api/v1/queue/tickets/{ticket}/events", headers=headers) as r:
+        assert r.headers["content-type"].startswith("text/event-stream")
+        text = (await r.aread()).decode()
+
+    events = [json.loads(line[6:]) for line in text.splitlines() if line.startswith("data: ")]
+    assert events[-1]["admitted"] and events[-1]["access_token"]
+
+
+async def test_registrar_sees_depth_and_every_change_is_audited(
+    http: httpx.AsyncClient, factory: Factory
+) -> None:
+    term, _, admin = await rush_term(http, factory, rate=5.0)
+    for _ in range(3):
+        await http.post("/api/v1/queue/tickets", headers=await student(http, factory))
+    paused = await http.patch(
+        f"/api/v1/admin/terms/{term}/waiting-room",
+        json={"paused": True, "mode": "adaptive"},
+        headers=admin,
+    )
+    room = paused.json()
+    assert (room["joined"], room["waiting"], room["paused"], room["mode"]) == (
+        3,
+        3,
+        True,
+        "adaptive",
+    )
+    audit = (await http.get("/api/v1/admin/audit", headers=admin)).json()
+    assert [e["action"] for e in audit][:2] == ["waiting_room", "waiting_room"]
+    assert audit[0]["detail"] == {"term_id": term, "paused": True, "mode": "adaptive"}
+
+
+async def test_adaptive_mode_backs_off_when_the_workload_slows(
+    http: httpx.AsyncClient,
+    factory: Factory,
+    rush: Services,
+    clock: FixedClock,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    term, section, admin = await rush_term(http, factory, mode="adaptive", rate=100.0)
+    headers = await student(http, factory)
+    ticket = (await http.post("/api/v1/queue/tickets", headers=headers)).json()["ticket"]
+    clock.now += timedelta(seconds=1)
+    token = (await http.get(f"/api/v1/queue/tickets/{ticket}", headers=headers)).json()[
+        "access_token"
+    ]
+    pass_ = {**headers, "X-Admission-Token": token}
+    enroll = rush.enrollment.enroll
+
+    async def slow_enroll(*args: Any, **kwargs: Any) -> Any:  # the fake slow workload
+        await asyncio.sleep(0.2)
+        return await enroll(*args, **kwargs)
+
+    monkeypatch.setattr(rush.enrollment, "enroll", slow_enroll)
+    await asyncio.gather(
+        *(
+            http.post("/api/v1/enrollments", json={"section_id": section}, headers=pass_)
+            for _ in range(25)
+        )
+    )
+    assert await adapt_rate(rush) == pytest.approx(70.0)  # p99 200 ms > 150 ms: x0.7
+
+    monkeypatch.setattr(rush.enrollment, "enroll", enroll)
+    rush.latency = type(rush.latency)()  # a fresh window: only the fast requests
+    for _ in range(25):
+        await http.post("/api/v1/enrollments", json={"section_id": section}, headers=pass_)
+    assert await adapt_rate(rush) == pytest.approx(80.0)  # healthy: +10 per step
+
+
+async def test_losing_redis_is_a_503_and_lets_nobody_in_unchecked(
+    services: Services, factory: Factory, clock: FixedClock
+) -> None:
+    await services.room.close()
+    services.waiting_room = RedisWaitingRoom("redis://127.0.0.1:1/0")
+    app = create_app(services=services)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as c:
+        term = await factory.term()
+        section = await factory.section(term)
+        admin = await login(c, await factory.staff())
+        await c.patch(
+            f"/api/v1/admin/terms/{term}/waiting-room", json={"rush_mode": True}, headers=admin
+        )
+        headers = await student(c, factory)
+        ticket = await c.post("/api/v1/queue/tickets", headers=headers)
+        enroll = await c.post("/api/v1/enrollments", json={"section_id": section}, headers=headers)
+    assert ticket.status_code == 503 and ticket.json()["code"] == "QUEUE_UNAVAILABLE"
+    assert ticket.headers["Retry-After"]
+    assert enroll.status_code == 401 and enroll.json()["code"] == "ADMISSION_REQUIRED"
