@@ -146,3 +146,40 @@ def test_serve_runs_the_demo_on_sqlite(tmp_path: Path) -> None:
                 return enrolled.status_code, docs.status_code
 
         assert asyncio.run(journey()) == (201, 200)
+
+
+def test_rush_mode_from_the_command_line(db_env: dict[str, str]) -> None:
+    seeded = runner.invoke(
+        app,
+        ["seed", "--students", "3", "--courses", "2", "--hot", "1", "--seed", "8", "--rush-mode"],
+        env=db_env,
+    )
+    assert seeded.exit_code == 0, seeded.output
+    state = runner.invoke(app, ["registrar", "rush-mode", "--term", "SYN-8"], env=db_env)
+    assert state.exit_code == 0 and '"rush_mode": true' in state.stdout
+    changed = runner.invoke(
+        app,
+        [
+            "registrar",
+            "rush-mode",
+            "--term",
+            "SYN-8",
+            "--off",
+            "--mode",
+            "adaptive",
+            "--rate",
+            "80",
+        ],
+        env=db_env,
+    )
+    assert changed.exit_code == 0, changed.output
+    assert '"rush_mode": false' in changed.stdout and '"mode": "adaptive"' in changed.stdout
+    bad_mode = runner.invoke(
+        app, ["registrar", "rush-mode", "--term", "SYN-8", "--mode", "fast"], env=db_env
+    )
+    naive = runner.invoke(
+        app,
+        ["registrar", "rush-mode", "--term", "SYN-8", "--opens-at", "2027-02-15T10:00:00"],
+        env=db_env,
+    )
+    assert bad_mode.exit_code == naive.exit_code == 2

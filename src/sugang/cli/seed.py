@@ -11,6 +11,7 @@ from sugang.cli.common import console, errors, run_with_services
 from sugang.seed.demo import demo_present, seed_demo
 from sugang.seed.synthetic import SyntheticSpec, SyntheticTerm, seed_synthetic, write_credentials
 from sugang.services import Services
+from sugang.waitingroom.service import RoomChange, change_room
 
 
 def seed(
@@ -26,6 +27,9 @@ def seed(
         Path | None, typer.Option(help="synthetic: write student_number,password CSV here")
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="print a JSON summary")] = False,
+    rush_mode: Annotated[
+        bool, typer.Option("--rush-mode", help="synthetic: the term needs the waiting room")
+    ] = False,
 ) -> None:
     """Load demo data, or a deterministic synthetic term for tests and benchmarks."""
     if demo == (students is not None):
@@ -45,9 +49,13 @@ def seed(
 
     async def work(services: Services) -> SyntheticTerm:
         async with services.db.transaction() as conn:
-            return await seed_synthetic(
+            term = await seed_synthetic(
                 conn, spec, services.clock, progress=lambda step: errors.print(f"… {step}")
             )
+        # A fresh rush: an empty room (shared in Redis, if configured), rush mode as asked.
+        await services.room.reset(term.term_id)
+        await change_room(services, term.term_id, RoomChange(rush_mode=rush_mode), None)
+        return term
 
     term = run_with_services(work)
     if credentials_out is not None:
