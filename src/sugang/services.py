@@ -7,6 +7,7 @@ from sugang.catalog.cache import CatalogCache
 from sugang.clock import Clock, utc_now
 from sugang.config import Settings
 from sugang.db import Database
+from sugang.enrollment.fullness import FullSections, LocalFullSections, RedisFullSections
 from sugang.enrollment.service import EnrollmentService
 from sugang.waitingroom.controller import LatencyWindow
 from sugang.waitingroom.memory import MemoryWaitingRoom
@@ -23,12 +24,16 @@ class Services:
     catalog: CatalogCache = field(default_factory=CatalogCache)
     waiting_room: WaitingRoom | None = None
     latency: LatencyWindow = field(default_factory=LatencyWindow)
+    full: FullSections | None = None
     enrollment: EnrollmentService = field(init=False)
 
     def __post_init__(self) -> None:
         self.enrollment = EnrollmentService(self.catalog, self.clock)
         if self.waiting_room is None:
             self.waiting_room = make_waiting_room(self.settings, self.rng)
+        if self.full is None:
+            url = self.settings.redis_url
+            self.full = RedisFullSections(url) if url else LocalFullSections()
 
     @property
     def room(self) -> WaitingRoom:
@@ -39,8 +44,14 @@ class Services:
     def from_settings(cls, settings: Settings, clock: Clock = utc_now) -> "Services":
         return cls(settings=settings, db=Database(settings), clock=clock)
 
+    @property
+    def full_sections(self) -> FullSections:
+        assert self.full is not None
+        return self.full
+
     async def close(self) -> None:
         await self.room.close()
+        await self.full_sections.close()
         await self.db.dispose()
 
 

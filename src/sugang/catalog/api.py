@@ -173,7 +173,9 @@ async def update_section(
         await catalog.update_section(conn, section_id, body, services.enrollment, user.user_id)
         return await reads.section_view(conn, section_id)
 
-    return await services.db.run(work)
+    updated = await services.db.run(work)
+    await services.full_sections.clear(section_id)  # capacity or status may have changed
+    return updated
 
 
 @admin.delete("/sections/{section_id}", status_code=204)

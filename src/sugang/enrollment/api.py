@@ -22,9 +22,9 @@ from sugang.enrollment.schemas import (
     WaitlistedSection,
 )
 from sugang.enrollment.service import Enrolled
-from sugang.errors import InvalidRequest, SugangError
+from sugang.errors import InvalidRequest, SectionFull, SugangError
 from sugang.idempotency import IdempotencyKey, Outcome, fingerprint, run_idempotent
-from sugang.observability.metrics import ENROLLMENT_ATTEMPTS
+from sugang.observability.metrics import ENROLLMENT_ATTEMPTS, FAST_REFUSALS
 from sugang.waitingroom.api import AdmissionToken, admission_from
 
 router = APIRouter(prefix="/api/v1", tags=["enrollment"])
@@ -58,6 +58,13 @@ async def enroll(
     with its `code`. In rush mode, send the waiting room's pass as X-Admission-Token."""
     started = time.perf_counter()
     admission = admission_from(admission_token, services)
+    if (
+        not body.waitlist
+        and (capacity := await services.full_sections.capacity_if_full(body.section_id)) is not None
+    ):
+        FAST_REFUSALS.inc()
+        ENROLLMENT_ATTEMPTS.labels(SectionFull.code).inc()
+        raise SectionFull(section_id=body.section_id, capacity=capacity)
 
     async def work(conn: AsyncConnection) -> Outcome:
         outcome = await services.enrollment.enroll(
@@ -93,6 +100,8 @@ async def enroll(
     except SugangError as refusal:
         ENROLLMENT_ATTEMPTS.labels(refusal.code).inc()
         services.latency.record(time.perf_counter() - started, error=refusal.status >= 500)
+        if isinstance(refusal, SectionFull):
+            await services.full_sections.mark_full(body.section_id, refusal.detail["capacity"])
         raise
     except Exception:
         services.latency.record(time.perf_counter() - started, error=True)
@@ -130,6 +139,7 @@ async def drop(
         language=language,
         work=work,
     )
+    await services.full_sections.clear(section_id)  # committed: a seat may be free again
     return outcome.response()
 
 

@@ -47,6 +47,10 @@ ENROLLMENT_ATTEMPTS = Counter(
     "Enroll requests by outcome: enrolled, waitlisted, or the refusal code.",
     ["outcome"],
 )
+FAST_REFUSALS = Counter(
+    "sugang_enrollment_fast_refusals_total",
+    "SECTION_FULL answers given from the full-section flag, without the database.",
+)
 DB_POOL_IN_USE = Gauge(
     "sugang_db_pool_connections_in_use",
     "Database connections checked out of the pool.",

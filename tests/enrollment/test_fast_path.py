@@ -1,0 +1,111 @@
+"""Full sections are refused without the database; a drop or a capacity change reopens them."""
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+import pytest
+
+from sugang.enrollment.fullness import FullSections, LocalFullSections, RedisFullSections
+from sugang.services import Services
+from tests.factories import Factory, login
+
+REDIS_URL = "redis://127.0.0.1:6379/15"
+
+
+@pytest.fixture(params=["local", "redis"])
+async def flags(request: pytest.FixtureRequest, services: Services) -> AsyncIterator[FullSections]:
+    if request.param == "redis":
+        await services.full_sections.close()
+        services.full = RedisFullSections(REDIS_URL, prefix=f"test-{uuid.uuid4().hex}")
+    yield services.full_sections
+
+
+async def fill(
+    client: httpx.AsyncClient, factory: Factory
+) -> tuple[int, dict[str, str], dict[str, str]]:
+    term = await factory.term()
+    section = await factory.section(term, capacity=1)
+    holder_number, late_number = (
+        f"2027{uuid.uuid4().int % 10**6:06d}",
+        f"2028{uuid.uuid4().int % 10**6:06d}",
+    )
+    await factory.student(number=holder_number)
+    await factory.student(number=late_number)
+    holder, late = await login(client, holder_number), await login(client, late_number)
+    assert (
+        await client.post("/api/v1/enrollments", json={"section_id": section}, headers=holder)
+    ).status_code == 201
+    first_refusal = await client.post(
+        "/api/v1/enrollments", json={"section_id": section}, headers=late
+    )
+    assert first_refusal.json()["code"] == "SECTION_FULL"  # by the database; now flagged
+    return section, holder, late
+
+
+def forbid_database(services: Services, monkeypatch: pytest.MonkeyPatch) -> None:
+    async def no(*_: Any, **__: Any) -> Any:
+        raise AssertionError("the fast path went to the database")
+
+    monkeypatch.setattr(services.enrollment, "enroll", no)
+
+
+async def test_a_full_section_is_refused_without_the_database(
+    client: httpx.AsyncClient,
+    factory: Factory,
+    services: Services,
+    flags: FullSections,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    section, _, late = await fill(client, factory)
+    forbid_database(services, monkeypatch)
+    response = await client.post("/api/v1/enrollments", json={"section_id": section}, headers=late)
+    assert response.status_code == 409 and response.json()["detail"]["capacity"] == 1
+
+
+async def test_a_drop_clears_the_flag_at_once(
+    client: httpx.AsyncClient, factory: Factory, flags: FullSections
+) -> None:
+    section, holder, late = await fill(client, factory)
+    assert (
+        await client.delete(f"/api/v1/enrollments/{section}", headers=holder)
+    ).status_code == 204
+    response = await client.post("/api/v1/enrollments", json={"section_id": section}, headers=late)
+    assert response.status_code == 201
+
+
+async def test_a_capacity_raise_clears_the_flag_at_once(
+    client: httpx.AsyncClient, factory: Factory, flags: FullSections
+) -> None:
+    section, _, late = await fill(client, factory)
+    admin = await login(client, await factory.staff())
+    await client.patch(f"/api/v1/admin/sections/{section}", json={"capacity": 2}, headers=admin)
+    response = await client.post("/api/v1/enrollments", json={"section_id": section}, headers=late)
+    assert response.status_code == 201
+
+
+async def test_joining_the_waitlist_still_goes_through(
+    client: httpx.AsyncClient, factory: Factory, flags: FullSections
+) -> None:
+    section, _, late = await fill(client, factory)
+    response = await client.post(
+        "/api/v1/enrollments", json={"section_id": section, "waitlist": True}, headers=late
+    )
+    assert response.status_code == 202
+
+
+async def test_a_flag_expires_by_itself() -> None:
+    flags = LocalFullSections(ttl=0.05)
+    await flags.mark_full(7, 30)
+    assert await flags.capacity_if_full(7) == 30
+    await asyncio.sleep(0.1)
+    assert await flags.capacity_if_full(7) is None
+
+
+async def test_without_redis_nothing_is_flagged_and_the_database_decides() -> None:
+    flags = RedisFullSections("redis://127.0.0.1:1/0")
+    await flags.mark_full(7, 30)
+    assert await flags.capacity_if_full(7) is None
+    await flags.close()
