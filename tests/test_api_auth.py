@@ -2,6 +2,8 @@
 
 import httpx
 import jwt
+from argon2 import PasswordHasher
+from sqlalchemy import text
 
 from tests.conftest import TEST_SECRET
 from tests.factories import PASSWORD, Factory, login
@@ -87,3 +89,23 @@ async def test_me_describes_the_student(client: httpx.AsyncClient, factory: Fact
         2,
         21,
     )
+
+
+async def test_login_replaces_a_hash_made_with_older_parameters(
+    client: httpx.AsyncClient, factory: Factory
+) -> None:
+    student = await factory.student(number="20270005")
+    old = PasswordHasher(time_cost=2, memory_cost=19 * 1024, parallelism=1).hash(PASSWORD)
+    async with factory.db.transaction() as conn:
+        await conn.execute(
+            text("UPDATE users SET password_hash = :h WHERE id = :id"), {"h": old, "id": student}
+        )
+
+    await login(client, "20270005")
+
+    async with factory.db.transaction(write=False) as conn:
+        current = await conn.scalar(
+            text("SELECT password_hash FROM users WHERE id = :id"), {"id": student}
+        )
+    assert current != old and "m=9216,t=4,p=1" in current
+    await login(client, "20270005")  # and the new hash verifies

@@ -41,15 +41,14 @@ async def login(
 ) -> TokenOut:
     """Log in with the student number (or staff user name) and password."""
     settings = services.settings
-    async with services.db.transaction(write=False) as conn:
-        issued = await authenticate(
-            conn,
-            form.username,
-            form.password,
-            secret=settings.secret_key.get_secret_value(),
-            clock=services.clock,
-            lifetime=timedelta(minutes=settings.access_token_minutes),
-        )
+    issued = await authenticate(
+        services.db,
+        form.username,
+        form.password,
+        secret=settings.secret_key.get_secret_value(),
+        clock=services.clock,
+        lifetime=timedelta(minutes=settings.access_token_minutes),
+    )
     return TokenOut(
         access_token=issued.access_token,
         expires_in=issued.expires_in,

@@ -7,9 +7,10 @@ from sqlalchemy import insert, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from sugang.auth.models import User
-from sugang.auth.passwords import hash_password, verify_password
+from sugang.auth.passwords import hash_password, needs_rehash, verify_password
 from sugang.auth.tokens import Principal, Role, issue_token
 from sugang.clock import Clock
+from sugang.db import Database
 from sugang.errors import BadCredentials, Conflict
 
 
@@ -21,11 +22,12 @@ class IssuedToken:
     name: str
 
 
+_REHASH = text("UPDATE users SET password_hash = :hash WHERE id = :id")
 _FIND_USER = text("SELECT id, username, name, role, password_hash FROM users WHERE username = :u")
 
 
 async def authenticate(
-    conn: AsyncConnection,
+    db: Database,
     username: str,
     password: str,
     *,
@@ -33,10 +35,17 @@ async def authenticate(
     clock: Clock,
     lifetime: timedelta,
 ) -> IssuedToken:
-    user = (await conn.execute(_FIND_USER, {"u": username.strip()})).first()
+    """Check the password (no connection is held during the ~30 ms of hashing) and issue a
+    bearer token; a hash made with older parameters is replaced on the way."""
+    async with db.transaction(write=False) as conn:
+        user = (await conn.execute(_FIND_USER, {"u": username.strip()})).first()
     ok = await verify_password(user.password_hash if user else None, password)
     if user is None or not ok:
         raise BadCredentials()
+    if needs_rehash(user.password_hash):
+        rehashed = await hash_password(password)
+        async with db.transaction() as conn:
+            await conn.execute(_REHASH, {"id": user.id, "hash": rehashed})
     principal = Principal(user.id, user.username, user.role)
     token = issue_token(principal, secret, clock(), lifetime)
     return IssuedToken(token, int(lifetime.total_seconds()), principal, user.name)
