@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse
 from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError
@@ -27,11 +27,13 @@ from sugang.errors import (
     InvalidRequest,
     NotAuthenticated,
     NotFound,
+    RateLimited,
     SugangError,
     Unavailable,
 )
 from sugang.observability.metrics import count_pool_use, worker_exited
 from sugang.observability.middleware import ObservabilityMiddleware, served_by
+from sugang.ratelimit import rate_limit
 from sugang.registrar import api as registrar_api
 from sugang.services import Services
 from sugang.students import api as students_api
@@ -65,6 +67,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         version=__version__,
         summary="Course registration (수강신청) that stays correct under a registration rush",
         lifespan=lifespan,
+        dependencies=[Depends(rate_limit)],
     )
     app.state.services = services
     settings = services.settings
@@ -125,6 +128,8 @@ def _install_error_handlers(app: FastAPI) -> None:
         headers = {"WWW-Authenticate": "Bearer"} if isinstance(error, NotAuthenticated) else None
         if error.status == 503:
             headers = {"Retry-After": "2"}
+        if isinstance(error, RateLimited):
+            headers = {"Retry-After": str(error.detail["retry_after"])}
         return _answer(request, error, headers)
 
     @app.exception_handler(RequestValidationError)

@@ -38,6 +38,13 @@ class Settings(BaseSettings):
     waiting_room: Literal["auto", "memory", "redis"] = "auto"
     adaptive_period_seconds: float = Field(default=2.0, gt=0)
 
+    # Token buckets per student and per client address (off unless enabled).
+    rate_limit_enabled: bool = False
+    rate_limit_student_per_second: float = Field(default=5.0, gt=0)
+    rate_limit_student_burst: int = Field(default=20, ge=1)
+    rate_limit_ip_per_second: float = Field(default=100.0, gt=0)  # a PC room shares one address
+    rate_limit_ip_burst: int = Field(default=300, ge=1)
+
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
     workers: int = Field(default=1, ge=1)

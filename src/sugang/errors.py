@@ -258,8 +258,8 @@ class Forbidden(SugangError):
 class RateLimited(SugangError):
     code = "RATE_LIMITED"
     status = 429
-    message_en = "Too many requests; try again in a moment."
-    message_ko = "요청이 너무 많습니다. 잠시 후 다시 시도하세요."
+    message_en = "Too many requests; try again in {retry_after} s."
+    message_ko = "요청이 너무 많습니다. {retry_after}초 후에 다시 시도하세요."
 
 
 class Unavailable(SugangError):

@@ -9,6 +9,7 @@ from sugang.config import Settings
 from sugang.db import Database
 from sugang.enrollment.fullness import FullSections, LocalFullSections, RedisFullSections
 from sugang.enrollment.service import EnrollmentService
+from sugang.ratelimit import Limiter, MemoryLimiter, RedisLimiter
 from sugang.waitingroom.controller import LatencyWindow
 from sugang.waitingroom.memory import MemoryWaitingRoom
 from sugang.waitingroom.redis_room import RedisWaitingRoom
@@ -25,15 +26,18 @@ class Services:
     waiting_room: WaitingRoom | None = None
     latency: LatencyWindow = field(default_factory=LatencyWindow)
     full: FullSections | None = None
+    limiter: Limiter | None = None
     enrollment: EnrollmentService = field(init=False)
 
     def __post_init__(self) -> None:
         self.enrollment = EnrollmentService(self.catalog, self.clock)
         if self.waiting_room is None:
             self.waiting_room = make_waiting_room(self.settings, self.rng)
+        url = self.settings.redis_url
         if self.full is None:
-            url = self.settings.redis_url
             self.full = RedisFullSections(url) if url else LocalFullSections()
+        if self.limiter is None:
+            self.limiter = RedisLimiter(url) if url else MemoryLimiter()
 
     @property
     def room(self) -> WaitingRoom:
@@ -52,6 +56,8 @@ class Services:
     async def close(self) -> None:
         await self.room.close()
         await self.full_sections.close()
+        if self.limiter is not None:
+            await self.limiter.close()
         await self.db.dispose()
 
 
