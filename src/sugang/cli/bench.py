@@ -2,13 +2,16 @@
 
 import asyncio
 import json
+from dataclasses import asdict
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+from rich.table import Table
 
 from sugang.bench.enroll import EnrollScenario, audit, run_enroll_scenario
+from sugang.bench.rush import RushReport, RushScenario, run_rush
 from sugang.cli.common import console, errors
 from sugang.config import Settings
 from sugang.db import Database
@@ -73,3 +76,104 @@ def enroll(
     console.print_json(text)
     failed = report["load"]["server_errors"] or not report.get("audit", {"ok": True})["ok"]
     raise typer.Exit(1 if failed else 0)
+
+
+@app.command()
+def rush(
+    url: Annotated[str, typer.Option(help="base URL of the running server")],
+    students: Annotated[int, typer.Option(min=1)] = 5000,
+    sections: Annotated[int, typer.Option(min=1)] = 200,
+    hot: Annotated[int, typer.Option(min=0)] = 10,
+    capacity: Annotated[int, typer.Option(min=1, help="seats per section")] = 40,
+    attempts_per_student: Annotated[int, typer.Option(min=1)] = 6,
+    concurrency: Annotated[int, typer.Option(min=1, help="students in flight")] = 200,
+    seed: Annotated[int, typer.Option()] = 1,
+    waiting_room: Annotated[bool, typer.Option("--waiting-room/--no-waiting-room")] = True,
+    admission_mode: Annotated[str, typer.Option(help="rate, concurrency or adaptive")] = "rate",
+    admission_rate: Annotated[float, typer.Option(min=0.001, help="admissions/second")] = 400.0,
+    measure_database: Annotated[bool, typer.Option(help="also the DB's own claim rate")] = True,
+    json_out: Annotated[Path | None, typer.Option("--json", help="write the report here")] = None,
+) -> None:
+    """The opening minute against a running server: seed, log in (untimed), queue, enroll,
+    audit, and measure the database's own limit for the same statement. Exit 1 if any
+    invariant broke or any 5xx was seen. Needs SUGANG_DATABASE_URL (the server's database)."""
+    scenario = RushScenario(
+        url=url.rstrip("/"),
+        students=students,
+        sections=sections,
+        hot=hot,
+        capacity=capacity,
+        attempts_per_student=attempts_per_student,
+        concurrency=concurrency,
+        seed=seed,
+        waiting_room=waiting_room,
+        admission_mode=admission_mode,
+        admission_rate=admission_rate,
+        measure_database=measure_database,
+    )
+
+    async def main() -> RushReport:
+        with Progress(
+            "[progress.description]{task.description}",
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=errors,
+            transient=True,
+        ) as progress:
+            task = progress.add_task("preparing", total=students * attempts_per_student)
+            return await run_rush(
+                scenario,
+                Settings(),
+                say=lambda step: progress.update(task, description=step),
+                on_answer=lambda _: progress.advance(task),
+            )
+
+    report = asyncio.run(main())
+    text = json.dumps(asdict(report), indent=2, ensure_ascii=False)
+    if json_out:
+        json_out.write_text(text + "\n")
+    console.print_json(text)
+    raise typer.Exit(0 if report.ok else 1)
+
+
+@app.command()
+def compare(
+    first: Annotated[Path, typer.Argument(exists=True)],
+    second: Annotated[Path, typer.Argument(exists=True)],
+) -> None:
+    """Two JSON reports of `sugang bench rush` side by side."""
+    a, b = json.loads(first.read_text()), json.loads(second.read_text())
+    table = Table(title="sugang bench rush")
+    table.add_column("")
+    table.add_column(first.name)
+    table.add_column(second.name)
+    for label, path in _COMPARED:
+        table.add_row(label, _dig(a, path), _dig(b, path))
+    console.print(table)
+
+
+_COMPARED = [
+    ("waiting room", ("scenario", "waiting_room")),
+    ("concurrency", ("scenario", "concurrency")),
+    ("attempts", ("load", "attempts")),
+    ("attempts/s", ("load", "attempts_per_second")),
+    ("p50 ms", ("load", "latency_ms", "p50")),
+    ("p95 ms", ("load", "latency_ms", "p95")),
+    ("p99 ms", ("load", "latency_ms", "p99")),
+    ("queue wait p50 s", ("queue_wait_seconds", "p50")),
+    ("queue wait p99 s", ("queue_wait_seconds", "p99")),
+    ("5xx", ("load", "server_errors")),
+    ("logins/s", ("load", "logins_per_second")),
+    ("DB claims/s", ("database_limit", "statements_per_second")),
+    ("service / DB", ("service_to_database_ratio",)),
+    ("audit ok", ("audit", "ok")),
+    ("oversold", ("audit", "oversold_seats")),
+]
+
+
+def _dig(report: dict[str, Any], path: tuple[str, ...]) -> str:
+    value: Any = report
+    for key in path:
+        value = value.get(key) if isinstance(value, dict) else None
+    return "—" if value is None else str(value)

@@ -211,7 +211,7 @@ class EnrollmentService:
         if refusal is not None:
             raise refusal
 
-        enrollment_id = await self._claim_seat(conn, student_id, section, source, actor_id, now)
+        enrollment_id = await self.claim_seat(conn, student_id, section, source, actor_id, now)
         if enrollment_id is not None:
             return Enrolled(section_id, enrollment_id)
 
@@ -224,7 +224,7 @@ class EnrollmentService:
         if seats.status != "open":
             raise SectionClosed(section_id=section_id)
         if seats.enrolled < seats.capacity:
-            enrollment_id = await self._claim_seat(conn, student_id, section, source, actor_id, now)
+            enrollment_id = await self.claim_seat(conn, student_id, section, source, actor_id, now)
             if enrollment_id is not None:
                 return Enrolled(section_id, enrollment_id)
         if not waitlist:
@@ -389,7 +389,7 @@ class EnrollmentService:
             },
         )
 
-    async def _claim_seat(
+    async def claim_seat(
         self,
         conn: AsyncConnection,
         student_id: int,

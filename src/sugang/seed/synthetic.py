@@ -55,6 +55,11 @@ class SyntheticSpec:
     def password(self) -> str:
         return f"synthetic-{self.seed}-pw"
 
+    @property
+    def admin_username(self) -> str:
+        """A registrar account for the benchmark to steer the waiting room with."""
+        return f"synthetic-admin-{self.seed}"
+
     def student_number(self, index: int) -> str:
         return f"s{self.seed}-{index:06d}"
 
@@ -105,6 +110,7 @@ async def seed_synthetic(
 
     say("creating students")
     student_ids = await _students(conn, spec, now, await _department(conn, spec))
+    await _admin(conn, spec, now)
     section_ids = list(
         (
             await conn.scalars(
@@ -297,3 +303,17 @@ async def _students(
         )
         existing.update(created)
     return [existing[n] for n in numbers]
+
+
+async def _admin(conn: AsyncConnection, spec: SyntheticSpec, now: datetime) -> None:
+    if await conn.scalar(select(User.id).where(User.username == spec.admin_username)):
+        return
+    await conn.execute(
+        insert(User).values(
+            username=spec.admin_username,
+            name=f"Synthetic registrar {spec.seed}",
+            role="admin",
+            password_hash=await hash_password(spec.password),
+            created_at=now,
+        )
+    )
