@@ -10,12 +10,12 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Annotated, Protocol
 
-import redis.asyncio as aioredis
 from fastapi import Depends, Request
 from redis.exceptions import RedisError
 
 from sugang.auth.tokens import read_token
 from sugang.errors import RateLimited
+from sugang.redis_client import redis_client
 
 
 @dataclass(frozen=True)
@@ -73,7 +73,7 @@ return tostring(wait)
 
 class RedisLimiter:
     def __init__(self, url: str, prefix: str = "sugang") -> None:
-        self.redis = aioredis.Redis.from_url(url, socket_timeout=0.2, socket_connect_timeout=0.2)
+        self.redis = redis_client(url, timeout=0.2)
         self._take = self.redis.register_script(_TAKE)
         self.prefix = prefix
 

@@ -1,5 +1,6 @@
 """The waiting room's order and admission, the same tests on both backends (memory, Redis)."""
 
+import asyncio
 import random
 import uuid
 from collections.abc import AsyncIterator
@@ -136,3 +137,9 @@ async def test_redis_out_of_reach_is_a_clear_unavailable() -> None:
     with pytest.raises(QueueUnavailable):
         await nowhere.join(TERM, 1, OPENS)
     await nowhere.close()
+
+
+async def test_three_hundred_students_joining_at_once_all_get_a_place(room: WaitingRoom) -> None:
+    # Past redis-py's default pool of 100 connections, which used to answer 503 at once.
+    places = await asyncio.gather(*(room.join(TERM, s, OPENS + 0.001) for s in range(300)))
+    assert sorted(p.position for p in places if p.position) == list(range(1, 301))

@@ -13,6 +13,7 @@
 import asyncio
 import random
 import time
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -29,6 +30,14 @@ from sugang.seed.synthetic import SyntheticSpec, SyntheticTerm, seed_synthetic
 from sugang.services import Services
 
 MAX_DB_CLIENTS = 32  # PostgreSQL's default max_connections is 100; the server holds its own
+
+
+class QueueRefused(Exception):
+    """The waiting room refused a simulated student for good (not 429/503)."""
+
+
+# Non-success answers of the waiting room, by status and code (retried ones included).
+queue_errors: Counter[str] = Counter()
 
 
 @dataclass(frozen=True)
@@ -53,6 +62,7 @@ class RushReport:
     scenario: dict[str, Any]
     load: dict[str, Any] = field(default_factory=dict)
     queue_wait_seconds: dict[str, float] = field(default_factory=dict)
+    queue_errors: dict[str, int] = field(default_factory=dict)
     audit: dict[str, Any] = field(default_factory=dict)
     database_limit: dict[str, Any] = field(default_factory=dict)
     service_to_database_ratio: float | None = None
@@ -132,23 +142,37 @@ async def run_students(
     answers: list[Answer] = []
     waits: list[float] = []
     pending = list(reversed(list(attempts)))
+    queue_errors.clear()
     connector = aiohttp.TCPConnector(limit=scenario.concurrency)
     timeout = aiohttp.ClientTimeout(total=600)
     async with aiohttp.ClientSession(url, connector=connector, timeout=timeout) as http:
+
+        async def queue_call(method: str, path: str, headers: dict[str, str]) -> dict[str, Any]:
+            """One waiting-room request, retried (as a browser would) after 429 or 503."""
+            for _ in range(30):
+                async with http.request(method, path, headers=headers) as r:
+                    body: dict[str, Any] = await r.json(content_type=None) or {}
+                    if r.status < 400:
+                        return body
+                    queue_errors[f"{r.status} {body.get('code', '')}".strip()] += 1
+                    if r.status not in (429, 503):
+                        raise QueueRefused(body.get("code", str(r.status)))
+                    await asyncio.sleep(float(r.headers.get("Retry-After", "1")))
+            raise QueueRefused("GAVE_UP")
 
         async def student_journey(number: str) -> None:
             headers = {"Authorization": f"Bearer {tokens[number]}"}
             if scenario.waiting_room:
                 joined = time.perf_counter()
-                async with http.post("/api/v1/queue/tickets", headers=headers) as r:
-                    ticket = await r.json()
-                while not ticket.get("admitted"):
-                    eta = ticket.get("eta_seconds") or 0.5
-                    await asyncio.sleep(min(2.0, max(0.05, eta / 2)))
-                    async with http.get(
-                        f"/api/v1/queue/tickets/{ticket['ticket']}", headers=headers
-                    ) as r:
-                        ticket = {**ticket, **await r.json()}
+                try:
+                    ticket = await queue_call("POST", "/api/v1/queue/tickets", headers)
+                    while not ticket.get("admitted"):
+                        eta = ticket.get("eta_seconds") or 0.5
+                        await asyncio.sleep(min(2.0, max(0.05, eta / 2)))
+                        path = f"/api/v1/queue/tickets/{ticket['ticket']}"
+                        ticket = {**ticket, **await queue_call("GET", path, headers)}
+                except QueueRefused:
+                    return
                 waits.append(time.perf_counter() - joined)
                 headers["X-Admission-Token"] = ticket["access_token"]
             for section_id in attempts[number]:
@@ -248,6 +272,7 @@ async def run_rush(
         load = LoadResult(answers, wall, login_seconds, len(tokens))
         report.load = load.summary()
         report.queue_wait_seconds = quantiles(waits)
+        report.queue_errors = dict(queue_errors)
         say("auditing")
         told = [
             (a.attempt.student_number, a.attempt.section_id) for a in answers if a.status == 201

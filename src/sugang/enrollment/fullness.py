@@ -10,8 +10,9 @@ refuse early; the claim statement alone decides who gets a seat.
 import time
 from typing import Protocol
 
-import redis.asyncio as aioredis
 from redis.exceptions import RedisError
+
+from sugang.redis_client import redis_client
 
 TTL_SECONDS = 2.0
 
@@ -55,7 +56,7 @@ class RedisFullSections:
     attempt takes the database path, which is correct, only slower."""
 
     def __init__(self, url: str, ttl: float = TTL_SECONDS, prefix: str = "sugang") -> None:
-        self.redis = aioredis.Redis.from_url(url, socket_timeout=0.2, socket_connect_timeout=0.2)
+        self.redis = redis_client(url, timeout=0.2)
         self.ttl_ms = int(ttl * 1000)
         self.prefix = prefix
 

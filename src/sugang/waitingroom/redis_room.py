@@ -2,14 +2,17 @@
 so it is atomic; the lottery's shuffle is drawn in Python (by the injected RNG) and committed
 by a script that refuses it if the pool changed meanwhile."""
 
+import logging
 import random
 from typing import Any, cast
 
-import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
 from sugang.errors import QueueClosed, QueueUnavailable
+from sugang.redis_client import redis_client
 from sugang.waitingroom.room import Place, Policy, RoomStatus, eta, place_of
+
+log = logging.getLogger("sugang.waitingroom")
 
 _COMMON = """
 local cfg_key, pos_key, order_key, pool_key, sess_key = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
@@ -128,9 +131,7 @@ return 1
 
 class RedisWaitingRoom:
     def __init__(self, url: str, rng: random.Random | None = None, prefix: str = "sugang") -> None:
-        self.redis = aioredis.Redis.from_url(
-            url, socket_timeout=1.0, socket_connect_timeout=1.0, decode_responses=True
-        )
+        self.redis = redis_client(url, timeout=2.0, decode_responses=True)
         self.prefix = prefix
         self._rng = rng or random.Random()
         self._join = self.redis.register_script(_JOIN)
@@ -258,4 +259,5 @@ class RedisWaitingRoom:
         try:
             return await awaitable
         except (RedisError, OSError) as error:
+            log.warning("waiting room unavailable: %r", error)
             raise QueueUnavailable() from error
