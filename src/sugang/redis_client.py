@@ -15,4 +15,4 @@ def redis_client(
         socket_connect_timeout=timeout,
         decode_responses=decode_responses,
     )
-    return aioredis.Redis(connection_pool=pool)
+    return aioredis.Redis.from_pool(pool)  # owns the pool: aclose() closes its connections
