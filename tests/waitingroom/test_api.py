@@ -240,3 +240,18 @@ async def test_losing_redis_is_a_503_and_lets_nobody_in_unchecked(
     assert ticket.status_code == 503 and ticket.json()["code"] == "QUEUE_UNAVAILABLE"
     assert ticket.headers["Retry-After"]
     assert enroll.status_code == 401 and enroll.json()["code"] == "ADMISSION_REQUIRED"
+
+
+async def test_metrics_show_the_rooms_depth_and_admissions(
+    http: httpx.AsyncClient, factory: Factory, clock: FixedClock
+) -> None:
+    term, _, _ = await rush_term(http, factory, rate=2.0)
+    for _ in range(5):
+        await http.post("/api/v1/queue/tickets", headers=await student(http, factory))
+    clock.now += timedelta(seconds=1)
+
+    text = (await http.get("/metrics")).text
+
+    assert f'sugang_waiting_room_depth{{term_id="{term}"}} 3.0' in text
+    assert f'sugang_waiting_room_admitted{{term_id="{term}"}} 2.0' in text
+    assert f'sugang_waiting_room_admission_rate{{term_id="{term}"}} 2.0' in text

@@ -96,6 +96,23 @@ def plan_attempts(
     return attempts
 
 
+async def post_attempt(
+    http: aiohttp.ClientSession, attempt: Attempt, headers: dict[str, str]
+) -> Answer:
+    """One POST /enrollments, timed; a transport failure is answer 599 with its kind."""
+    sent = time.perf_counter()
+    try:
+        async with http.post(
+            "/api/v1/enrollments", json={"section_id": attempt.section_id}, headers=headers
+        ) as response:
+            body = await response.json(content_type=None)
+            status = response.status
+    except (aiohttp.ClientError, TimeoutError) as error:
+        body, status = {"code": f"CLIENT_{type(error).__name__}"}, 599
+    code = None if status in (201, 202) else (body or {}).get("code")
+    return Answer(attempt, status, code, time.perf_counter() - sent)
+
+
 def _connector(concurrency: int) -> aiohttp.TCPConnector:
     return aiohttp.TCPConnector(limit=concurrency, limit_per_host=concurrency, force_close=False)
 
@@ -155,23 +172,7 @@ async def fire(
             while pending:
                 attempt = pending.pop()
                 headers = {"Authorization": f"Bearer {tokens[attempt.student_number]}"}
-                sent = time.perf_counter()
-                try:
-                    async with http.post(
-                        "/api/v1/enrollments",
-                        json={"section_id": attempt.section_id},
-                        headers=headers,
-                    ) as response:
-                        body = await response.json(content_type=None)
-                        status = response.status
-                except (aiohttp.ClientError, TimeoutError) as error:
-                    body, status = {"code": f"CLIENT_{type(error).__name__}"}, 599
-                answer = Answer(
-                    attempt,
-                    status,
-                    None if status in (201, 202) else (body or {}).get("code"),
-                    time.perf_counter() - sent,
-                )
+                answer = await post_attempt(http, attempt, headers)
                 answers.append(answer)
                 if on_answer:
                     on_answer(answer)

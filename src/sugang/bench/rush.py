@@ -21,7 +21,7 @@ from typing import Any
 import aiohttp
 
 from sugang.bench.audit import audit_term
-from sugang.bench.load import Answer, Attempt, Credential, LoadResult, login_all
+from sugang.bench.load import Answer, Attempt, Credential, LoadResult, login_all, post_attempt
 from sugang.clock import utc_now
 from sugang.config import Settings
 from sugang.enrollment.rules import SectionInfo
@@ -176,21 +176,7 @@ async def run_students(
                 waits.append(time.perf_counter() - joined)
                 headers["X-Admission-Token"] = ticket["access_token"]
             for section_id in attempts[number]:
-                sent = time.perf_counter()
-                try:
-                    async with http.post(
-                        "/api/v1/enrollments", json={"section_id": section_id}, headers=headers
-                    ) as r:
-                        body = await r.json(content_type=None)
-                        status = r.status
-                except (aiohttp.ClientError, TimeoutError) as error:
-                    body, status = {"code": f"CLIENT_{type(error).__name__}"}, 599
-                answer = Answer(
-                    Attempt(number, section_id),
-                    status,
-                    None if status in (201, 202) else (body or {}).get("code"),
-                    time.perf_counter() - sent,
-                )
+                answer = await post_attempt(http, Attempt(number, section_id), headers)
                 answers.append(answer)
                 if on_answer:
                     on_answer(answer)

@@ -54,7 +54,7 @@ _FULLEST_SECTIONS = text(
 async def metrics(services: ServicesDep) -> Response:
     """Prometheus exposition: every worker's samples, plus seats left on the fullest sections
     of the current term (read from the database, so right whichever worker answers)."""
-    extra = b""
+    extra = await _waiting_room_metrics(services)
     if services.settings.metrics_sections:
         try:
             async with services.db.transaction(write=False) as conn:
@@ -72,11 +72,45 @@ async def metrics(services: ServicesDep) -> Response:
             )
             for r in rows:
                 seats.labels(str(r.id), r.code, str(r.number)).set(r.seats_left)
-            extra = generate_latest(registry)
+            extra += generate_latest(registry)
         except Exception:  # the rest of the metrics matter most when the database is down
-            extra = b""
+            pass
     body, content_type = render(extra)
     return Response(body, media_type=content_type)
+
+
+_RUSH_TERM = text("SELECT id FROM terms WHERE is_current AND rush_mode ORDER BY id DESC LIMIT 1")
+
+
+async def _waiting_room_metrics(services: ServicesDep) -> bytes:
+    """The current term's room, read at scrape time (the room is shared, so any replica's
+    answer is the whole room's)."""
+    try:
+        async with services.db.transaction(write=False) as conn:
+            term_id = await conn.scalar(_RUSH_TERM)
+        if term_id is None:
+            return b""
+        status = await services.room.status(term_id, services.clock().timestamp())
+    except Exception:  # the database or Redis is down: the other metrics still matter
+        return b""
+    registry = CollectorRegistry()
+    for name, doc, value in (
+        ("sugang_waiting_room_depth", "Students waiting, not admitted yet.", status.waiting),
+        (
+            "sugang_waiting_room_admitted",
+            "Students admitted since the room opened (rate() of it is admissions per second).",
+            status.admitted,
+        ),
+        ("sugang_waiting_room_active_sessions", "Admitted sessions still live.", status.active),
+        (
+            "sugang_waiting_room_admission_rate",
+            "The admission rate now (students/second).",
+            status.policy.rate,
+        ),
+        ("sugang_waiting_room_paused", "1 while admission is paused.", int(status.paused)),
+    ):
+        Gauge(name, doc, ["term_id"], registry=registry).labels(str(term_id)).set(value)
+    return generate_latest(registry)
 
 
 @router.get("/api/v1/time", response_model=TimeOut)
