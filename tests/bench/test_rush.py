@@ -59,3 +59,7 @@ def test_a_small_rush_through_the_waiting_room_passes_its_audit(
     assert report["queue_wait_seconds"]["p50"] > 0  # everyone went through the room
     assert report["database_limit"]["statements_per_second"] > 0
     assert report["service_to_database_ratio"] > 0
+    compared = sugang(
+        "bench", "compare", str(report_file), str(report_file), database_url=pg_database
+    )
+    assert "attempts/s" in compared.stdout and "service / DB" in compared.stdout
