@@ -1,5 +1,6 @@
 """Schema migrations (Alembic), run on a connection of our own async engine."""
 
+from collections.abc import Callable
 from pathlib import Path
 
 from alembic import command
@@ -38,11 +39,11 @@ async def current_revision(engine: AsyncEngine) -> str | None:
         return await conn.run_sync(read)
 
 
-async def _run(engine: AsyncEngine, action: "object") -> None:
+async def _run(engine: AsyncEngine, action: Callable[[Config], None]) -> None:
     def run(connection: Connection) -> None:
         config = alembic_config()
         config.attributes["connection"] = connection
-        action(config)  # type: ignore[operator]
+        action(config)
 
     async with engine.begin() as conn:
         await conn.run_sync(run)

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from pydantic import ValidationError
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from sugang.auth.models import User
@@ -356,7 +356,7 @@ async def _write_departments(
     for number, department in parsed:
         if department.code in existing:
             await conn.execute(
-                Department.__table__.update()  # type: ignore[attr-defined]
+                update(Department)
                 .where(Department.id == existing[department.code])
                 .values(name_ko=department.name_ko, name_en=department.name_en)
             )
@@ -460,7 +460,7 @@ async def _write_students(
             )
             if row.password_hash:
                 await conn.execute(
-                    User.__table__.update()  # type: ignore[attr-defined]
+                    update(User)
                     .where(User.id == existing[row.student_number])
                     .values(password_hash=row.password_hash)
                 )
