@@ -19,6 +19,18 @@ from sugang.db import Database
 app = typer.Typer(help="Load benchmarks against a running sugang.", no_args_is_help=True)
 
 
+def _progress() -> Progress:
+    """A live bar on stderr (stdout stays clean for the JSON report)."""
+    return Progress(
+        "[progress.description]{task.description}",
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=errors,
+        transient=True,
+    )
+
+
 @app.command()
 def enroll(
     url: Annotated[str, typer.Option(help="base URL of the running server")],
@@ -36,14 +48,7 @@ def enroll(
     scenario = EnrollScenario(url.rstrip("/"), credentials, attempts_per_student, concurrency, seed)
 
     async def main() -> dict[str, Any]:
-        with Progress(
-            "[progress.description]{task.description}",
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeElapsedColumn(),
-            console=errors,
-            transient=True,
-        ) as progress:
+        with _progress() as progress:
             task = progress.add_task("logging in", total=None)
             result, term_id = await run_enroll_scenario(
                 scenario,
@@ -113,14 +118,7 @@ def rush(
     )
 
     async def main() -> RushReport:
-        with Progress(
-            "[progress.description]{task.description}",
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeElapsedColumn(),
-            console=errors,
-            transient=True,
-        ) as progress:
+        with _progress() as progress:
             task = progress.add_task("preparing", total=students * attempts_per_student)
             return await run_rush(
                 scenario,
