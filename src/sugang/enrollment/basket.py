@@ -37,7 +37,7 @@ async def add_to_basket(
     term = await service.catalog.term(conn, section.term_id)
     rows = await conn.execute(_BASKET_SECTIONS, {"student_id": student_id, "term_id": term.id})
     basket = await service.catalog.sections(conn, [r.section_id for r in rows])
-    refusal = rules.check_basket_add(student.info, term, section, list(basket.values()), now)
+    refusal = rules.check_basket_add(student, term, section, list(basket.values()), now)
     if refusal is not None:
         raise refusal
     await conn.execute(_ADD, {"student_id": student_id, "section_id": section_id, "now": now})

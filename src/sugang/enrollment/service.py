@@ -60,12 +60,6 @@ class LeftWaitlist:
     section_id: int
 
 
-@dataclass(frozen=True)
-class LockedStudent:
-    info: StudentInfo
-    catalog_version: int
-
-
 _LOCK_STUDENT = """
     SELECT s.id, s.year, s.max_credits,
            (SELECT version FROM catalog_state WHERE id = 1) AS catalog_version
@@ -206,7 +200,7 @@ class EnrollmentService:
         held = await self.held_sections(conn, student_id, section.term_id)
         completed = await self.completed_among(conn, student_id, section.prerequisites)
         refusal = rules.check_enrollment(
-            student.info, term, section, held, completed, now, enforce_window=enforce_window
+            student, term, section, held, completed, now, enforce_window=enforce_window
         )
         if refusal is not None:
             raise refusal
@@ -248,7 +242,7 @@ class EnrollmentService:
         if enforce_window:
             term = await self.catalog.term(conn, section.term_id)
             refusal = rules.check_admission(term, student_id, admission, now) or rules.check_window(
-                term, student.info.year, now
+                term, student.year, now
             )
             if refusal is not None:
                 raise refusal
@@ -297,7 +291,7 @@ class EnrollmentService:
             held = await self.held_sections(conn, head.student_id, section.term_id)
             completed = await self.completed_among(conn, head.student_id, section.prerequisites)
             refusal = rules.check_enrollment(
-                candidate.info, term, section, held, completed, now, enforce_window=False
+                candidate, term, section, held, completed, now, enforce_window=False
             )
             if refusal is not None:
                 await self.audit(
@@ -325,13 +319,15 @@ class EnrollmentService:
             promoted.append(head.student_id)
         return promoted
 
-    async def lock_student(self, conn: AsyncConnection, student_id: int) -> LockedStudent:
+    async def lock_student(self, conn: AsyncConnection, student_id: int) -> StudentInfo:
+        """Lock the student's row (their requests serialise here) and sync the catalog
+        cache with the version read in the same statement."""
         query = _LOCK_STUDENT_SQLITE if conn.dialect.name == "sqlite" else _LOCK_STUDENT_PG
         row = (await conn.execute(query, {"student_id": student_id})).first()
         if row is None:
             raise NotFound(what="student", what_ko="학생", student_id=student_id)
         self.catalog.sync(row.catalog_version)
-        return LockedStudent(StudentInfo(row.id, row.year, row.max_credits), row.catalog_version)
+        return StudentInfo(row.id, row.year, row.max_credits)
 
     async def lock_seats(self, conn: AsyncConnection, section_id: int, *, lock: bool = True) -> Any:
         """(status, capacity, enrolled) as committed now, locking the row unless told not to."""
