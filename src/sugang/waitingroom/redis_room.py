@@ -10,7 +10,7 @@ from redis.exceptions import RedisError
 
 from sugang.errors import QueueClosed, QueueUnavailable
 from sugang.redis_client import redis_client
-from sugang.waitingroom.room import Place, Policy, RoomStatus, eta, place_of
+from sugang.waitingroom.room import Mode, Place, Policy, RoomStatus, eta, place_of
 
 log = logging.getLogger("sugang.waitingroom")
 
@@ -49,14 +49,25 @@ local function advance(c, now)
   if now > c.tick then c.tick = now end
   redis.call('HSET', cfg_key, 'wm', tostring(c.wm), 'tick', tostring(c.tick))
 end
+-- The opening lottery must be drawn (by the caller) before the room can move on.
+local function ready(c, now)
+  if c.lottery == 0 and now >= c.opens_at then return false end
+  advance(c, now)
+  return true
+end
+-- kind, position, watermark, session expiry, then the policy: one call answers a poll.
 local function place(c, student)
+  local policy = {tostring(c.opens_at), c.mode, tostring(c.rate), tostring(c.max_active),
+                  tostring(c.session)}
   local p = redis.call('HGET', pos_key, student)
   if not p then
-    if redis.call('SISMEMBER', pool_key, student) == 1 then return {'pool'} end
+    if redis.call('SISMEMBER', pool_key, student) == 1 then
+      return {'pool', '', '0', '', unpack(policy)}
+    end
     return {'none'}
   end
   local expiry = redis.call('ZSCORE', sess_key, student)
-  return {'line', p, tostring(c.wm), expiry or ''}
+  return {'line', p, tostring(c.wm), expiry or '', unpack(policy)}
 end
 """
 
@@ -65,8 +76,7 @@ _JOIN = (
     + """
 local now, student = tonumber(ARGV[1]), ARGV[2]
 local c = load()
-if c.lottery == 0 and now >= c.opens_at then return {'lottery'} end
-advance(c, now)
+if not ready(c, now) then return {'lottery'} end
 if redis.call('SISMEMBER', pool_key, student) == 1 then return place(c, student) end
 local p = redis.call('HGET', pos_key, student)
 if p then
@@ -92,8 +102,7 @@ _PLACE = (
     + """
 local now, student = tonumber(ARGV[1]), ARGV[2]
 local c = load()
-if c.lottery == 0 and now >= c.opens_at then return {'lottery'} end
-advance(c, now)
+if not ready(c, now) then return {'lottery'} end
 return place(c, student)
 """
 )
@@ -103,8 +112,7 @@ _STATUS = (
     + """
 local now = tonumber(ARGV[1])
 local c = load()
-if c.lottery == 0 and now >= c.opens_at then return {'lottery'} end
-advance(c, now)
+if not ready(c, now) then return {'lottery'} end
 return {'status', tostring(c.next), tostring(c.wm), tostring(redis.call('SCARD', pool_key)),
         tostring(redis.call('ZCOUNT', sess_key, '(' .. now, '+inf'))}
 """
@@ -231,12 +239,20 @@ class RedisWaitingRoom:
         await self._call(self._lottery(keys=keys, args=[now, *pool]))
 
     async def _as_place(self, term_id: int, answer: list[str], now: float) -> Place:
-        config = await self._config(term_id)
-        if answer[0] == "pool":
-            return place_of(None, 0.0, None, config["policy"], config["opens_at"], now)
-        expiry = float(answer[3]) if answer[3] else None
+        kind, position, watermark, expiry, opens_at, mode, rate, max_active, session = answer
+        policy = Policy(
+            mode=cast(Mode, mode),
+            rate=float(rate),
+            max_active=int(float(max_active)),
+            session_seconds=int(float(session)),
+        )
         return place_of(
-            int(answer[1]), float(answer[2]), expiry, config["policy"], config["opens_at"], now
+            int(position) if kind == "line" else None,
+            float(watermark),
+            float(expiry) if expiry else None,
+            policy,
+            float(opens_at),
+            now,
         )
 
     async def _config(self, term_id: int) -> dict[str, Any]:

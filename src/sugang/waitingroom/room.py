@@ -8,7 +8,7 @@ controller moves the rate), or as many as keep `max_active` sessions live ("conc
 Admission lasts `session_seconds`; a student whose session ran out may join again at the back.
 """
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass
 from typing import Literal, Protocol
 
 Mode = Literal["rate", "concurrency", "adaptive"]
@@ -21,9 +21,6 @@ class Policy:
     max_active: int = 200  # live admitted sessions at most ("concurrency")
     session_seconds: int = 600  # how long an admission lasts
 
-    def with_rate(self, rate: float) -> "Policy":
-        return replace(self, rate=rate)
-
 
 @dataclass(frozen=True)
 class Place:
@@ -32,6 +29,7 @@ class Place:
     admitted: bool
     eta_seconds: float | None
     session_expires_at: float | None = None  # epoch seconds, when admitted
+    opens_at: float = 0.0  # the room's opening instant (epoch seconds)
 
 
 @dataclass(frozen=True)
@@ -47,7 +45,6 @@ class RoomStatus:
     waiting: int  # not admitted yet
     active: int  # admitted sessions still live
     eta_last_seconds: float | None = None
-    extra: dict[str, float] = field(default_factory=dict)
 
 
 def eta(ahead: int, policy: Policy) -> float | None:
@@ -82,7 +79,7 @@ def place_of(
 ) -> Place:
     """A student's place, from their 0-based position (None: in the pre-opening pool)."""
     if position is None:
-        return Place(None, None, False, max(0.0, opens_at - now))
+        return Place(None, None, False, max(0.0, opens_at - now), opens_at=opens_at)
     admitted = position < int(watermark)
     ahead = max(0, position - int(watermark))
     return Place(
@@ -91,6 +88,7 @@ def place_of(
         admitted=admitted,
         eta_seconds=0.0 if admitted else eta(ahead + 1, policy),
         session_expires_at=session_expires_at if admitted else None,
+        opens_at=opens_at,
     )
 
 
