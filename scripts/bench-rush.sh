@@ -34,13 +34,19 @@ $bin/sugang serve --workers "$workers" --port "$port" >"$out/server-$setup.log" 
 server=$!
 trap 'kill $server 2>/dev/null; wait $server 2>/dev/null' EXIT
 for _ in $(seq 1 60); do curl -sf "http://127.0.0.1:$port/readyz" >/dev/null && break; sleep 0.5; done
+# the resident memory of the largest server process, once a second, until the server stops
 ( while kill -0 $server 2>/dev/null; do
     ps -o rss= --ppid $server 2>/dev/null | sort -n | tail -1; ps -o rss= -p $server; sleep 1
   done ) | sort -n | tail -1 > "$out/rss-kib-$setup.txt" &
-$bin/sugang bench rush --url "http://127.0.0.1:$port" $room --json "$out/rush-$setup.json" "$@" >/dev/null
+sampler=$!
+$bin/sugang bench rush --url "http://127.0.0.1:$port" $room --json "$out/rush-$setup.json" "$@" >/dev/null \
+  || echo "$setup: the bench reported a failure (see $out/rush-$setup.json)"
+kill $server; wait $server 2>/dev/null || true; wait $sampler
 echo "$setup: $(python3 -c "
-import json; r=json.load(open('$out/rush-$setup.json')); l=r['load']; d=r.get('database_limit',{})
+import json; r=json.load(open('$out/rush-$setup.json')); l=r['load']; d=r.get('database_limit',{}); f=r.get('fast_path',{})
 print(f\"attempts/s={l['attempts_per_second']} p50={l['latency_ms']['p50']}ms p99={l['latency_ms']['p99']}ms \"
       f\"5xx={l['server_errors']} logins/s={l['logins_per_second']} queue_wait={r['queue_wait_seconds']} \"
       f\"db_limit={d.get('statements_per_second')}/s@{d.get('clients')} ratio={r['service_to_database_ratio']} \"
+      f\"claims/s={f.get('claims_per_second')} refusals/s={f.get('refusals_per_second')} \"
       f\"outcomes={l['outcomes']} audit_ok={r['audit']['ok']} oversold={r['audit']['oversold_seats']}\")")"
+echo "peak RSS of a server process: $(( $(cat "$out/rss-kib-$setup.txt") / 1024 )) MiB"

@@ -107,5 +107,5 @@ async def test_login_replaces_a_hash_made_with_older_parameters(
         current = await conn.scalar(
             text("SELECT password_hash FROM users WHERE id = :id"), {"id": student}
         )
-    assert current != old and "m=9216,t=4,p=1" in current
+    assert current != old and "m=8192,t=2,p=1" in current  # the configured parameters
     await login(client, "20270005")  # and the new hash verifies

@@ -1,6 +1,7 @@
 """The FastAPI application: routers, and the one place errors become HTTP answers."""
 
 import asyncio
+import gc
 import logging
 import os
 import socket
@@ -55,6 +56,10 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         controller = asyncio.create_task(_adapt_forever(services)) if owns_services else None
+        # Everything loaded so far (the modules, the app) lives as long as the process: keep
+        # it out of the collector's full passes, which took 80-140 ms each at the rush.
+        gc.collect()
+        gc.freeze()
         yield
         if controller is not None:
             controller.cancel()

@@ -16,6 +16,9 @@ class Settings(BaseSettings):
     database_url: str = "sqlite+aiosqlite:///./sugang.db"
     secret_key: SecretStr = SecretStr(INSECURE_DEV_SECRET)
     access_token_minutes: int = Field(default=120, ge=1, le=24 * 60)
+    # argon2id cost (see sugang.auth.passwords for why the default is what it is)
+    password_memory_kib: int = Field(default=8 * 1024, ge=1024, le=1024 * 1024)
+    password_time_cost: int = Field(default=2, ge=1, le=20)
 
     db_pool_size: int = Field(default=20, ge=1)
     db_max_overflow: int = Field(default=10, ge=0)

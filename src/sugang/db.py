@@ -57,6 +57,15 @@ class Database:
                 yield conn
 
     @asynccontextmanager
+    async def autocommit(self) -> AsyncIterator[AsyncConnection]:
+        """A connection on which each statement is its own transaction (PostgreSQL): for
+        work whose every write is one statement, so no transaction stays open between them."""
+        if self.is_sqlite:
+            raise NotImplementedError("SQLite writes take BEGIN IMMEDIATE: use transaction()")
+        async with self.engine.connect() as conn:
+            yield await conn.execution_options(isolation_level="AUTOCOMMIT")
+
+    @asynccontextmanager
     async def _begin(self, *, write: bool) -> AsyncIterator[AsyncConnection]:
         async with self.engine.connect() as conn:
             if self.is_sqlite:

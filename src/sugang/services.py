@@ -31,6 +31,7 @@ class Services:
 
     def __post_init__(self) -> None:
         self.enrollment = EnrollmentService(self.catalog, self.clock)
+        self.latency.seconds = self.settings.adaptive_period_seconds  # what one step judges
         if self.waiting_room is None:
             self.waiting_room = make_waiting_room(self.settings, self.rng)
         url = self.settings.redis_url

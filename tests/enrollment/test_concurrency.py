@@ -1,8 +1,14 @@
-"""Invariants under concurrent requests, on real databases (many connections at once)."""
+"""Invariants under concurrent requests, on real databases (many connections at once).
+
+Plain enrolls run both ways: in a transaction holding the student's lock, and optimistically
+(one autocommitted claim checked against the student's version; on SQLite that is the
+transaction again)."""
 
 import asyncio
 from collections import Counter
+from collections.abc import Awaitable, Callable
 
+import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -10,16 +16,31 @@ from sugang.errors import SugangError
 from sugang.services import Services
 from tests.factories import Factory
 
+Attempt = Callable[..., Awaitable[str]]
 
-async def attempt(services: Services, student: int, section: int, waitlist: bool = False) -> str:
-    async def work(conn: AsyncConnection) -> object:
-        return await services.enrollment.enroll(conn, student, section, waitlist=waitlist)
 
-    try:
-        outcome = await services.db.run(work)
-    except SugangError as refusal:
-        return refusal.code
-    return type(outcome).__name__
+@pytest.fixture(params=["locked", "optimistic"])
+def attempt(request: pytest.FixtureRequest) -> Attempt:
+    optimistic = request.param == "optimistic"
+
+    async def attempt(
+        services: Services, student: int, section: int, waitlist: bool = False
+    ) -> str:
+        async def work(conn: AsyncConnection) -> object:
+            return await services.enrollment.enroll(conn, student, section, waitlist=waitlist)
+
+        try:
+            if optimistic and not waitlist:
+                outcome: object = await services.enrollment.enroll_optimistically(
+                    services.db, student, section
+                )
+            else:
+                outcome = await services.db.run(work)
+        except SugangError as refusal:
+            return refusal.code
+        return type(outcome).__name__
+
+    return attempt
 
 
 async def drop(services: Services, student: int, section: int) -> str:
@@ -63,7 +84,9 @@ async def assert_invariants(services: Services) -> None:
     assert bad_counters == [] and duplicates == [] and both == []
 
 
-async def test_many_students_never_oversell_a_section(services: Services, factory: Factory) -> None:
+async def test_many_students_never_oversell_a_section(
+    services: Services, factory: Factory, attempt: Attempt
+) -> None:
     term = await factory.term()
     section = await factory.section(term, capacity=10)
     students = await factory.students(60)
@@ -76,7 +99,7 @@ async def test_many_students_never_oversell_a_section(services: Services, factor
 
 
 async def test_one_student_repeating_a_request_enrolls_once(
-    services: Services, factory: Factory
+    services: Services, factory: Factory, attempt: Attempt
 ) -> None:
     term = await factory.term()
     section = await factory.section(term)
@@ -91,7 +114,7 @@ async def test_one_student_repeating_a_request_enrolls_once(
 
 
 async def test_one_student_racing_for_clashing_sections_gets_one(
-    services: Services, factory: Factory
+    services: Services, factory: Factory, attempt: Attempt
 ) -> None:
     term = await factory.term()
     sections = [await factory.section(term, meets="Mon 09:00-10:15") for _ in range(8)]
@@ -104,7 +127,7 @@ async def test_one_student_racing_for_clashing_sections_gets_one(
 
 
 async def test_one_student_racing_for_two_sections_of_a_course_gets_one(
-    services: Services, factory: Factory
+    services: Services, factory: Factory, attempt: Attempt
 ) -> None:
     term = await factory.term()
     course = await factory.course()
@@ -117,7 +140,7 @@ async def test_one_student_racing_for_two_sections_of_a_course_gets_one(
 
 
 async def test_one_student_racing_past_the_credit_limit_stays_within_it(
-    services: Services, factory: Factory
+    services: Services, factory: Factory, attempt: Attempt
 ) -> None:
     term = await factory.term()
     days = ["Mon", "Tue", "Wed", "Thu", "Fri"]
@@ -138,7 +161,7 @@ async def test_one_student_racing_past_the_credit_limit_stays_within_it(
 
 
 async def test_drops_and_enrolls_racing_keep_counters_and_waitlists_straight(
-    services: Services, factory: Factory
+    services: Services, factory: Factory, attempt: Attempt
 ) -> None:
     term = await factory.term()
     section = await factory.section(term, capacity=5)
@@ -163,7 +186,7 @@ async def test_drops_and_enrolls_racing_keep_counters_and_waitlists_straight(
 
 
 async def test_crossed_drops_that_promote_each_other_both_complete(
-    services: Services, factory: Factory
+    services: Services, factory: Factory, attempt: Attempt
 ) -> None:
     term = await factory.term()
     a = await factory.section(term, capacity=1, meets="Mon 09:00-10:00")

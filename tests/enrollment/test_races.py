@@ -18,6 +18,7 @@ from sugang.catalog.schemas import TermPatch, WindowIn
 from sugang.errors import SugangError
 from sugang.services import Services
 from sugang.students import service as students
+from sugang.students.schemas import StudentPatch
 from tests.factories import Factory
 
 pytestmark = pytest.mark.parametrize("backend", ["postgresql"])
@@ -152,3 +153,67 @@ async def test_enrolling_in_a_section_deleted_meanwhile_is_not_found(
 
     services.catalog.section = read_then_registrar_deletes  # type: ignore[method-assign]
     assert await enroll(services, student, section) == "NOT_FOUND"
+
+
+async def pause_after_the_optimistic_read(
+    services: Services, monkeypatch: pytest.MonkeyPatch
+) -> tuple[asyncio.Event, asyncio.Event]:
+    """The next optimistic enroll stops between reading the student's facts and claiming."""
+    service = services.enrollment
+    read = service._student_facts
+    paused, resume = asyncio.Event(), asyncio.Event()
+
+    async def read_then_pause(*args: Any, **kwargs: Any) -> Any:
+        facts = await read(*args, **kwargs)
+        if not paused.is_set():
+            paused.set()
+            await resume.wait()
+        return facts
+
+    monkeypatch.setattr(service, "_student_facts", read_then_pause)
+    return paused, resume
+
+
+async def enroll_optimistically(services: Services, student: int, section: int) -> str:
+    try:
+        await services.enrollment.enroll_optimistically(services.db, student, section)
+    except SugangError as refusal:
+        return refusal.code
+    return "Enrolled"
+
+
+async def test_an_optimistic_claim_judged_before_a_clashing_enroll_is_judged_again(
+    services: Services, factory: Factory, backend: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    term = await factory.term()
+    first = await factory.section(term, meets="Mon 09:00-10:15")
+    clashing = await factory.section(term, meets="Mon 09:30-10:45")
+    student = await factory.student()
+    paused, resume = await pause_after_the_optimistic_read(services, monkeypatch)
+
+    judging = asyncio.create_task(enroll_optimistically(services, student, first))
+    await paused.wait()  # it judged: no clash yet
+    assert await enroll(services, student, clashing) == "Enrolled"
+    resume.set()
+
+    assert await judging == "TIME_CONFLICT"  # its claim saw a newer version and judged again
+    assert await seats_and_queue(services, first) == (0, [], [])
+    assert await seats_and_queue(services, clashing) == (1, [student], [])
+
+
+async def test_a_credit_limit_lowered_while_an_optimistic_enroll_judges_holds(
+    services: Services, factory: Factory, backend: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    term = await factory.term()
+    section = await factory.section(term, credits=3)
+    student = await factory.student(max_credits=18)
+    paused, resume = await pause_after_the_optimistic_read(services, monkeypatch)
+
+    judging = asyncio.create_task(enroll_optimistically(services, student, section))
+    await paused.wait()
+    async with services.db.transaction() as conn:
+        await students.update_student(conn, student, StudentPatch(max_credits=2))
+    resume.set()
+
+    assert await judging == "CREDIT_LIMIT"
+    assert await seats_and_queue(services, section) == (0, [], [])

@@ -10,7 +10,7 @@ import pytest
 from sugang.errors import QueueClosed, QueueUnavailable
 from sugang.waitingroom.memory import MemoryWaitingRoom
 from sugang.waitingroom.redis_room import RedisWaitingRoom
-from sugang.waitingroom.room import Policy, WaitingRoom
+from sugang.waitingroom.room import Place, Policy, WaitingRoom, poll_after
 
 REDIS_URL = "redis://127.0.0.1:6379/15"
 TERM, OPENS = 1, 1_000_000.0
@@ -143,3 +143,33 @@ async def test_three_hundred_students_joining_at_once_all_get_a_place(room: Wait
     # Past redis-py's default pool of 100 connections, which used to answer 503 at once.
     places = await asyncio.gather(*(room.join(TERM, s, OPENS + 0.001) for s in range(300)))
     assert sorted(p.position for p in places if p.position) == list(range(1, 301))
+
+
+async def test_the_adaptive_controller_steps_once_per_period(room: WaitingRoom) -> None:
+    assert await room.claim_step(TERM, OPENS, 2.0)
+    assert not await room.claim_step(TERM, OPENS + 1.0, 2.0)  # another replica, same period
+    assert await room.claim_step(TERM, OPENS + 2.0, 2.0)
+
+
+@pytest.mark.parametrize(
+    ("eta", "admitted", "expected"),
+    [
+        (None, False, 10.0),  # before the lottery, with no ETA yet
+        (600.0, False, 10.0),
+        (7.0, False, 3.5),  # half the ETA
+        (1.6, False, 1.0),  # at least a second apart
+        (0.4, False, 0.4),  # due within a second: ask when it is due
+        (0.0, False, 0.2),
+        (0.0, True, None),
+    ],
+)
+def test_clients_are_told_when_to_ask_again(
+    eta: float | None, admitted: bool, expected: float | None
+) -> None:
+    place = Place(position=5, ahead=4, admitted=admitted, eta_seconds=eta)
+    assert poll_after(place) == expected
+
+
+def test_clients_told_the_same_are_spread_apart() -> None:
+    place = Place(position=5, ahead=4, admitted=False, eta_seconds=7.0)
+    assert poll_after(place, jitter=0.8) == 2.8 and poll_after(place, jitter=1.2) == 4.2

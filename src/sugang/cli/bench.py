@@ -85,7 +85,7 @@ def enroll(
 
 @app.command()
 def rush(
-    url: Annotated[str, typer.Option(help="base URL of the running server")],
+    url: Annotated[str | None, typer.Option(help="base URL of the running server")] = None,
     students: Annotated[int, typer.Option(min=1)] = 5000,
     sections: Annotated[int, typer.Option(min=1)] = 200,
     hot: Annotated[int, typer.Option(min=0)] = 10,
@@ -97,11 +97,26 @@ def rush(
     admission_mode: Annotated[str, typer.Option(help="rate, concurrency or adaptive")] = "rate",
     admission_rate: Annotated[float, typer.Option(min=0.001, help="admissions/second")] = 400.0,
     measure_database: Annotated[bool, typer.Option(help="also the DB's own claim rate")] = True,
+    measure_fast_path: Annotated[
+        bool, typer.Option(help="also claims/s against refusals/s of full sections")
+    ] = True,
     json_out: Annotated[Path | None, typer.Option("--json", help="write the report here")] = None,
+    compare_reports: Annotated[
+        tuple[Path, Path] | None,
+        typer.Option(
+            "--compare", exists=True, help="print two JSON reports side by side, and run nothing"
+        ),
+    ] = None,
 ) -> None:
     """The opening minute against a running server: seed, log in (untimed), queue, enroll,
-    audit, and measure the database's own limit for the same statement. Exit 1 if any
-    invariant broke or any 5xx was seen. Needs SUGANG_DATABASE_URL (the server's database)."""
+    audit, probe the fast path, and measure the database's own limit for the same statement.
+    Exit 1 if any invariant broke or any 5xx was seen. Needs SUGANG_DATABASE_URL (the
+    server's database)."""
+    if compare_reports is not None:
+        compare(*compare_reports)
+        return
+    if url is None:
+        raise typer.BadParameter("give --url (or --compare A.json B.json)", param_hint="--url")
     scenario = RushScenario(
         url=url.rstrip("/"),
         students=students,
@@ -115,6 +130,7 @@ def rush(
         admission_mode=admission_mode,
         admission_rate=admission_rate,
         measure_database=measure_database,
+        measure_fast_path=measure_fast_path,
     )
 
     async def main() -> RushReport:
@@ -163,7 +179,11 @@ _COMPARED = [
     ("queue wait p99 s", ("queue_wait_seconds", "p99")),
     ("5xx", ("load", "server_errors")),
     ("logins/s", ("load", "logins_per_second")),
+    ("fast path: claims/s", ("fast_path", "claims_per_second")),
+    ("fast path: refusals/s", ("fast_path", "refusals_per_second")),
+    ("refusals / claims", ("fast_path", "refusals_to_claims_ratio")),
     ("DB claims/s", ("database_limit", "statements_per_second")),
+    ("DB clients", ("database_limit", "clients")),
     ("service / DB", ("service_to_database_ratio",)),
     ("audit ok", ("audit", "ok")),
     ("oversold", ("audit", "oversold_seats")),

@@ -21,7 +21,7 @@ from sugang.enrollment.schemas import (
     TimetableSlot,
     WaitlistedSection,
 )
-from sugang.enrollment.service import Enrolled
+from sugang.enrollment.service import Enrolled, Waitlisted
 from sugang.errors import InvalidRequest, SectionFull, SugangError
 from sugang.idempotency import IdempotencyKey, Outcome, fingerprint, run_idempotent
 from sugang.observability.metrics import ENROLLMENT_ATTEMPTS, FAST_REFUSALS
@@ -75,28 +75,29 @@ async def enroll(
             actor_id=student.user_id,
             admission=admission,
         )
-        if isinstance(outcome, Enrolled):
-            out = EnrollOut(
-                status="enrolled",
-                section_id=outcome.section_id,
-                enrollment_id=outcome.enrollment_id,
-            )
-            return Outcome(201, out.model_dump())
-        out = EnrollOut(
-            status="waitlisted", section_id=outcome.section_id, position=outcome.position
-        )
-        return Outcome(202, out.model_dump())
+        return _enroll_outcome(outcome)
 
     try:
-        outcome = await run_idempotent(
-            services.db,
-            services.clock,
-            user_id=student.user_id,
-            key=idempotency_key,
-            request_fingerprint=fingerprint("POST", request.url.path, body.model_dump()),
-            language=language,
-            work=work,
-        )
+        if idempotency_key is None and not body.waitlist:
+            # The rush's path: no record to keep with the claim, so no transaction held open.
+            enrolled = await services.enrollment.enroll_optimistically(
+                services.db,
+                student.user_id,
+                body.section_id,
+                actor_id=student.user_id,
+                admission=admission,
+            )
+            outcome = _enroll_outcome(enrolled)
+        else:
+            outcome = await run_idempotent(
+                services.db,
+                services.clock,
+                user_id=student.user_id,
+                key=idempotency_key,
+                request_fingerprint=fingerprint("POST", request.url.path, body.model_dump()),
+                language=language,
+                work=work,
+            )
     except SugangError as refusal:
         ENROLLMENT_ATTEMPTS.labels(refusal.code).inc()
         services.latency.record(time.perf_counter() - started, error=refusal.status >= 500)
@@ -109,6 +110,16 @@ async def enroll(
     ENROLLMENT_ATTEMPTS.labels(_OUTCOMES.get(outcome.status) or outcome.body["code"]).inc()
     services.latency.record(time.perf_counter() - started, error=outcome.status >= 500)
     return outcome.response()
+
+
+def _enroll_outcome(outcome: Enrolled | Waitlisted) -> Outcome:
+    if isinstance(outcome, Enrolled):
+        out = EnrollOut(
+            status="enrolled", section_id=outcome.section_id, enrollment_id=outcome.enrollment_id
+        )
+        return Outcome(201, out.model_dump())
+    out = EnrollOut(status="waitlisted", section_id=outcome.section_id, position=outcome.position)
+    return Outcome(202, out.model_dump())
 
 
 @router.delete("/enrollments/{section_id}", status_code=204, responses=_REFUSALS)

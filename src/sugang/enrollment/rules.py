@@ -100,6 +100,7 @@ class StudentInfo:
     id: int
     year: int
     max_credits: int
+    version: int = 0  # of the student's state these facts were read at
 
 
 def check_window(term: TermInfo, year: int, now: datetime) -> SugangError | None:

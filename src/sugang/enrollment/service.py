@@ -1,30 +1,39 @@
-"""Enroll, drop and waitlist: each one transaction that holds the student's row lock.
+"""Enroll, drop and waitlist, each atomic, with the rules judged on committed state.
 
 Why it cannot oversell or double-enroll, whatever the concurrency:
-- A student's own requests serialise on `SELECT ... FROM students ... FOR NO KEY UPDATE`, so
-  the rules that read the student's state (duplicate course, time conflict, credit limit) judge
-  the state that is committed and cannot change under them. Different students never wait for
-  each other here.
+- Every transaction that changes what the rules read of a student (their enrollments, year,
+  credit limit, completed courses) moves `students.version`. The seat claim carries the
+  version the rules were judged on and bumps it in the same statement only if it is still
+  the same, so a claim judged on a state that changed since is not made (and is judged
+  again). The transactional paths also lock the student's row first, so their rules read a
+  state that cannot change under them. Different students never wait for each other.
 - The seat is claimed by one conditional UPDATE (`enrolled < capacity`); PostgreSQL re-checks
   the condition on the newest row version after waiting for a concurrent claimer, and the
   CHECK constraint `enrolled <= capacity` would refuse an oversell even if that were wrong.
 - UNIQUE (student_id, term_id, course_id) backs up the duplicate-course rule.
 On SQLite every write transaction is BEGIN IMMEDIATE, so writers are serial.
+
+On PostgreSQL an enroll without an Idempotency-Key or a waitlist wish runs optimistically
+(`enroll_optimistically`): the student's facts are read without a lock and the claim is one
+autocommitted statement, so a hot section's row is locked for that statement alone, never
+across a round trip to this process (at the rush, the event loop's delay before COMMIT was
+the lock's real holding time).
 """
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Literal
 
-from sqlalchemy import JSON, bindparam, text
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import ARRAY, JSON, Integer, bindparam, text
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from sugang.base import UTCDateTime
 from sugang.catalog.cache import CatalogCache
 from sugang.clock import Clock
+from sugang.db import Database, is_retryable
 from sugang.enrollment import rules
-from sugang.enrollment.rules import Admission, SectionInfo, StudentInfo
+from sugang.enrollment.rules import Admission, SectionInfo, StudentInfo, TermInfo
 from sugang.errors import (
     AlreadyEnrolled,
     AlreadyWaitlisted,
@@ -35,6 +44,9 @@ from sugang.errors import (
 )
 
 Source = Literal["live", "auto", "waitlist", "admin"]
+
+# Optimistic tries before a student whose state keeps moving takes the transactional path.
+OPTIMISTIC_ATTEMPTS = 3
 
 
 @dataclass(frozen=True)
@@ -60,13 +72,33 @@ class LeftWaitlist:
     section_id: int
 
 
-_LOCK_STUDENT = """
-    SELECT s.id, s.year, s.max_credits,
-           (SELECT version FROM catalog_state WHERE id = 1) AS catalog_version
+class StaleStudent(Exception):
+    """The student's state moved between the rules' read and the claim: judge again."""
+
+
+# Locks the row (an UPDATE) and moves the version: whatever this transaction then does to
+# the student, an optimistic claim judged on the old state will not be made.
+_LOCK_STUDENT = text(
+    """
+    UPDATE students SET version = version + 1 WHERE id = :student_id
+    RETURNING id, year, max_credits, version,
+              (SELECT version FROM catalog_state WHERE id = 1) AS catalog_version
+    """
+)
+
+# The optimistic read: the student, their sections in the term and the completed courses
+# among the prerequisites, in one snapshot, without a lock.
+_STUDENT_FACTS_PG = text(
+    """
+    SELECT s.id, s.year, s.max_credits, s.version,
+           (SELECT version FROM catalog_state WHERE id = 1) AS catalog_version,
+           ARRAY(SELECT e.section_id FROM enrollments e
+                 WHERE e.student_id = s.id AND e.term_id = :term_id) AS held,
+           ARRAY(SELECT c.course_id FROM completed_courses c
+                 WHERE c.student_id = s.id AND c.course_id = ANY(:course_ids)) AS completed
     FROM students s WHERE s.id = :student_id
-"""
-_LOCK_STUDENT_PG = text(_LOCK_STUDENT + " FOR NO KEY UPDATE OF s")
-_LOCK_STUDENT_SQLITE = text(_LOCK_STUDENT)
+    """
+).bindparams(bindparam("course_ids", type_=ARRAY(Integer)))
 
 _HELD_SECTIONS = text(
     "SELECT section_id FROM enrollments WHERE student_id = :student_id AND term_id = :term_id"
@@ -79,13 +111,18 @@ _COMPLETED_AMONG = text(
     """
 ).bindparams(bindparam("course_ids", expanding=True))
 
-# The seat claim. On PostgreSQL one statement claims the seat, records the enrollment and
-# audits it; the section row stays locked only from here to COMMIT.
-_CLAIM_SEAT_PG = text(
+# The seat claim. On PostgreSQL one statement checks the student's version is the one the
+# rules judged, claims the seat, records the enrollment and audits it.
+CLAIM_SEAT_PG = text(
     """
-    WITH seat AS (
+    WITH judged AS (
+        UPDATE students SET version = version + 1
+        WHERE id = :student_id AND version = :version
+        RETURNING id
+    ), seat AS (
         UPDATE sections SET enrolled = enrolled + 1
         WHERE id = :section_id AND status = 'open' AND enrolled < capacity
+          AND EXISTS (SELECT 1 FROM judged)
         RETURNING id, term_id, course_id
     ), enrollment AS (
         INSERT INTO enrollments (term_id, student_id, section_id, course_id, source, created_at)
@@ -100,9 +137,14 @@ _CLAIM_SEAT_PG = text(
         WHERE section_id = :section_id AND student_id = :student_id
           AND EXISTS (SELECT 1 FROM enrollment)
     )
-    SELECT id FROM enrollment
+    SELECT EXISTS (SELECT 1 FROM judged) AS judged_current, (SELECT id FROM enrollment) AS id
     """
 ).bindparams(bindparam("now", type_=UTCDateTime()))
+
+_JUDGED_CURRENT_SQLITE = text(
+    "UPDATE students SET version = version + 1 WHERE id = :student_id AND version = :version"
+    " RETURNING id"
+)
 
 _CLAIM_SEAT_SQLITE = text(
     """
@@ -189,8 +231,9 @@ class EnrollmentService:
         enforce_window: bool = True,
         admission: Admission | None = None,
     ) -> Enrolled | Waitlisted:
-        """`enforce_window` is False only for the registrar's own paths (auto-enrollment),
-        which skip the window and the waiting room alike."""
+        """Inside the caller's transaction, holding the student's lock. `enforce_window` is
+        False only for the registrar's own paths (auto-enrollment), which skip the window and
+        the waiting room alike."""
         now = self.clock()
         student = await self.lock_student(conn, student_id)
         section = await self.catalog.section(conn, section_id)
@@ -205,7 +248,7 @@ class EnrollmentService:
         if refusal is not None:
             raise refusal
 
-        enrollment_id = await self.claim_seat(conn, student_id, section, source, actor_id, now)
+        enrollment_id = await self.claim_seat(conn, student, section, source, actor_id, now)
         if enrollment_id is not None:
             return Enrolled(section_id, enrollment_id)
 
@@ -218,12 +261,104 @@ class EnrollmentService:
         if seats.status != "open":
             raise SectionClosed(section_id=section_id)
         if seats.enrolled < seats.capacity:
-            enrollment_id = await self.claim_seat(conn, student_id, section, source, actor_id, now)
+            student = replace(student, version=student.version + 1)  # the first claim moved it
+            enrollment_id = await self.claim_seat(conn, student, section, source, actor_id, now)
             if enrollment_id is not None:
                 return Enrolled(section_id, enrollment_id)
         if not waitlist:
             raise SectionFull(section_id=section_id, capacity=seats.capacity)
         return await self._join_waitlist(conn, student_id, section_id, actor_id)
+
+    async def enroll_optimistically(
+        self,
+        db: Database,
+        student_id: int,
+        section_id: int,
+        *,
+        actor_id: int | None = None,
+        admission: Admission | None = None,
+    ) -> Enrolled:
+        """A live enroll without a transaction held open (PostgreSQL): read the student's
+        facts without a lock, judge them, then claim in one autocommitted statement that is
+        made only if the student's version is still the one judged; judged again if not.
+        Elsewhere (SQLite, or a student whose state keeps moving) the transactional path."""
+        if db.is_sqlite:
+            return await self._enroll_in_transaction(
+                db, student_id, section_id, actor_id, admission
+            )
+        for _ in range(OPTIMISTIC_ATTEMPTS):
+            async with db.autocommit() as conn:
+                now = self.clock()
+                try:
+                    facts = await self._student_facts(conn, student_id, section_id)
+                except StaleStudent:
+                    break
+                student, section, term, held, completed = facts
+                refusal = rules.check_admission(term, student_id, admission, now)
+                refusal = refusal or rules.check_enrollment(
+                    student, term, section, held, completed, now
+                )
+                if refusal is not None:
+                    raise refusal
+                try:
+                    enrollment_id = await self.claim_seat(
+                        conn, student, section, "live", actor_id, now
+                    )
+                except StaleStudent:
+                    continue  # the student's state moved since the read: judge it again
+                except DBAPIError as error:
+                    if not is_retryable(error):  # a deadlock with a drop promoting this student
+                        raise
+                    continue
+                if enrollment_id is not None:
+                    return Enrolled(section_id, enrollment_id)
+                seats = await self.lock_seats(conn, section_id, lock=False)
+                if seats.status != "open":
+                    raise SectionClosed(section_id=section_id)
+                raise SectionFull(section_id=section_id, capacity=seats.capacity)
+        return await self._enroll_in_transaction(db, student_id, section_id, actor_id, admission)
+
+    async def _enroll_in_transaction(
+        self,
+        db: Database,
+        student_id: int,
+        section_id: int,
+        actor_id: int | None,
+        admission: Admission | None,
+    ) -> Enrolled:
+        async def work(conn: AsyncConnection) -> Enrolled:
+            outcome = await self.enroll(
+                conn, student_id, section_id, actor_id=actor_id, admission=admission
+            )
+            assert isinstance(outcome, Enrolled)  # no waitlist was asked for
+            return outcome
+
+        return await db.run(work)
+
+    async def _student_facts(
+        self, conn: AsyncConnection, student_id: int, section_id: int
+    ) -> tuple[StudentInfo, SectionInfo, TermInfo, list[SectionInfo], set[int]]:
+        """One unlocked read of everything the rules need, with the catalog cache synced to
+        the version read in the same snapshot (read again if the catalog moved meanwhile)."""
+        for _ in range(OPTIMISTIC_ATTEMPTS):
+            section = await self.catalog.section(conn, section_id)
+            params = {
+                "student_id": student_id,
+                "term_id": section.term_id,
+                "course_ids": sorted(section.prerequisites),
+            }
+            row = (await conn.execute(_STUDENT_FACTS_PG, params)).first()
+            if row is None:
+                raise NotFound(what="student", what_ko="학생", student_id=student_id)
+            if row.catalog_version == self.catalog.version:
+                break
+            self.catalog.sync(row.catalog_version)
+        else:
+            raise StaleStudent()  # the catalog keeps moving: leave it to the locked path
+        student = StudentInfo(row.id, row.year, row.max_credits, row.version)
+        term = await self.catalog.term(conn, section.term_id)
+        held = await self.catalog.sections(conn, row.held) if row.held else {}
+        return student, section, term, list(held.values()), set(row.completed)
 
     async def drop(
         self,
@@ -320,14 +455,14 @@ class EnrollmentService:
         return promoted
 
     async def lock_student(self, conn: AsyncConnection, student_id: int) -> StudentInfo:
-        """Lock the student's row (their requests serialise here) and sync the catalog
+        """Lock the student's row (their transactions serialise here), move its version (an
+        optimistic claim judged before this transaction is not made), and sync the catalog
         cache with the version read in the same statement."""
-        query = _LOCK_STUDENT_SQLITE if conn.dialect.name == "sqlite" else _LOCK_STUDENT_PG
-        row = (await conn.execute(query, {"student_id": student_id})).first()
+        row = (await conn.execute(_LOCK_STUDENT, {"student_id": student_id})).first()
         if row is None:
             raise NotFound(what="student", what_ko="학생", student_id=student_id)
         self.catalog.sync(row.catalog_version)
-        return StudentInfo(row.id, row.year, row.max_credits)
+        return StudentInfo(row.id, row.year, row.max_credits, row.version)
 
     async def lock_seats(self, conn: AsyncConnection, section_id: int, *, lock: bool = True) -> Any:
         """(status, capacity, enrolled) as committed now, locking the row unless told not to."""
@@ -388,52 +523,50 @@ class EnrollmentService:
     async def claim_seat(
         self,
         conn: AsyncConnection,
-        student_id: int,
+        student: StudentInfo,
         section: SectionInfo,
         source: Source,
         actor_id: int | None,
         now: Any,
     ) -> int | None:
+        """The enrollment's id, or None when the section is full or closed. Raises
+        StaleStudent if the student's version is no longer `student.version`."""
         action = "enroll" if source == "live" else f"enroll_{source}"
+        ids = {"student_id": student.id, "section_id": section.id}
         try:
             if conn.dialect.name != "sqlite":
+                params = {**ids, "version": student.version, "source": source, "now": now}
                 row = (
                     await conn.execute(
-                        _CLAIM_SEAT_PG,
-                        {
-                            "section_id": section.id,
-                            "student_id": student_id,
-                            "source": source,
-                            "now": now,
-                            "actor_id": actor_id,
-                            "action": action,
-                        },
+                        CLAIM_SEAT_PG, {**params, "actor_id": actor_id, "action": action}
                     )
-                ).first()
-                return None if row is None else int(row.id)
+                ).one()
+                if not row.judged_current:
+                    raise StaleStudent()
+                return None if row.id is None else int(row.id)
 
+            judged = {"student_id": student.id, "version": student.version}
+            if (await conn.execute(_JUDGED_CURRENT_SQLITE, judged)).first() is None:
+                raise StaleStudent()
             if (await conn.execute(_CLAIM_SEAT_SQLITE, {"section_id": section.id})).first() is None:
                 return None
             enrollment_id = (
                 await conn.execute(
                     _INSERT_ENROLLMENT,
                     {
+                        **ids,
                         "term_id": section.term_id,
-                        "student_id": student_id,
-                        "section_id": section.id,
                         "course_id": section.course_id,
                         "source": source,
                         "now": now,
                     },
                 )
             ).scalar_one()
-            await conn.execute(
-                _LEAVE_WAITLIST, {"student_id": student_id, "section_id": section.id}
-            )
-            await self.audit(conn, action, "ok", actor_id, student_id, section.id)
+            await conn.execute(_LEAVE_WAITLIST, ids)
+            await self.audit(conn, action, "ok", actor_id, student.id, section.id)
             return int(enrollment_id)
         except IntegrityError as error:
-            # The rules ran under the student's lock, so only a bug could reach the UNIQUE
+            # The rules judged the committed state, so only a bug could reach the UNIQUE
             # constraint; refuse cleanly rather than answer 500.
             if "uq_enrollments" in str(error.orig) or "UNIQUE" in str(error.orig):
                 raise AlreadyEnrolled(course_code=section.course_code) from error

@@ -1,9 +1,11 @@
 """One pure-ASGI middleware: request id, X-Served-By, per-route metrics and the access log."""
 
+import itertools
 import logging
+import os
 import re
+import secrets
 import time
-import uuid
 
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -13,6 +15,14 @@ from sugang.observability.metrics import HTTP_IN_FLIGHT, HTTP_LATENCY, HTTP_REQU
 
 access = logging.getLogger("sugang.access")
 _SAFE_ID = re.compile(r"^[A-Za-z0-9._\-]{1,128}$")
+# Request ids: a random prefix, the process id and a counter (uuid4 per request cost 4% of a
+# worker's CPU at the rush).
+_ID_PREFIX = secrets.token_hex(4)
+_ID_COUNTER = itertools.count(1)
+
+
+def _new_request_id() -> str:
+    return f"{_ID_PREFIX}{os.getpid():08x}{next(_ID_COUNTER):012x}"  # 28 hex digits
 
 
 class ObservabilityMiddleware:
@@ -26,7 +36,7 @@ class ObservabilityMiddleware:
             await self.app(scope, receive, send)
             return
         incoming = _header(scope, b"x-request-id")
-        rid = incoming if incoming and _SAFE_ID.match(incoming) else uuid.uuid4().hex
+        rid = incoming if incoming and _SAFE_ID.match(incoming) else _new_request_id()
         token = request_id.set(rid)
         status = 500
         started = time.perf_counter()

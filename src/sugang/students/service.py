@@ -68,8 +68,12 @@ async def update_student(conn: AsyncConnection, student_id: int, patch: StudentP
         student_values["department_id"] = (
             await department_id_of(conn, patch.department_code) if patch.department_code else None
         )
-    if student_values:
-        await conn.execute(update(Student).where(Student.id == student_id).values(**student_values))
+    # Whatever changed, an enrollment judged on the old facts must be judged again.
+    await conn.execute(
+        update(Student)
+        .where(Student.id == student_id)
+        .values(version=Student.version + 1, **student_values)
+    )
     if patch.completed_course_codes is not None:
         course_ids = await _course_ids(conn, patch.completed_course_codes)
         await conn.execute(

@@ -34,6 +34,9 @@ class TicketOut(BaseModel):
         default=None, description=f"send as {ADMISSION_HEADER} when enrolling or dropping"
     )
     access_expires_at: datetime | None = None
+    poll_after_seconds: float | None = Field(
+        default=None, description="ask again after this long (or follow the events stream)"
+    )
 
 
 class RoomOut(BaseModel):
@@ -78,6 +81,7 @@ def _ticket_out(view: service.TicketView) -> TicketOut:
         admitted=view.place.admitted,
         access_token=view.access_token,
         access_expires_at=view.access_expires_at,
+        poll_after_seconds=view.poll_after_seconds,
     )
 
 

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field, replace
 
 from sugang.errors import QueueClosed
 from sugang.waitingroom.room import (
+    STEP_SLACK,
     Place,
     Policy,
     RoomStatus,
@@ -28,6 +29,7 @@ class _Room:
     sessions: dict[int, float] = field(default_factory=dict)  # student -> session expiry
     watermark: float = 0.0
     tick: float = 0.0
+    last_step: float = float("-inf")
 
 
 class MemoryWaitingRoom:
@@ -63,6 +65,14 @@ class MemoryWaitingRoom:
         async with self._lock:
             room = self._room(term_id)
             room.policy = replace(room.policy, rate=rate)
+
+    async def claim_step(self, term_id: int, now: float, period: float) -> bool:
+        async with self._lock:
+            room = self._room(term_id)
+            if now - room.last_step < period * STEP_SLACK:
+                return False
+            room.last_step = now
+            return True
 
     async def join(self, term_id: int, student_id: int, now: float) -> Place:
         async with self._lock:

@@ -10,7 +10,15 @@ from redis.exceptions import RedisError
 
 from sugang.errors import QueueClosed, QueueUnavailable
 from sugang.redis_client import redis_client
-from sugang.waitingroom.room import Mode, Place, Policy, RoomStatus, eta, place_of
+from sugang.waitingroom.room import (
+    STEP_SLACK,
+    Mode,
+    Place,
+    Policy,
+    RoomStatus,
+    eta,
+    place_of,
+)
 
 log = logging.getLogger("sugang.waitingroom")
 
@@ -137,6 +145,14 @@ return 1
 )
 
 
+_STEP = """
+local last = tonumber(redis.call('HGET', KEYS[1], 'last_step') or '-1e18')
+if tonumber(ARGV[1]) - last < tonumber(ARGV[2]) then return 0 end
+redis.call('HSET', KEYS[1], 'last_step', ARGV[1])
+return 1
+"""
+
+
 class RedisWaitingRoom:
     def __init__(self, url: str, rng: random.Random | None = None, prefix: str = "sugang") -> None:
         self.redis = redis_client(url, timeout=2.0, decode_responses=True)
@@ -146,6 +162,7 @@ class RedisWaitingRoom:
         self._place = self.redis.register_script(_PLACE)
         self._status = self.redis.register_script(_STATUS)
         self._lottery = self.redis.register_script(_LOTTERY)
+        self._step = self.redis.register_script(_STEP)
 
     def _keys(self, term_id: int) -> list[str]:
         base = f"{self.prefix}:wr:{{{term_id}}}"
@@ -179,6 +196,10 @@ class RedisWaitingRoom:
 
     async def set_rate(self, term_id: int, rate: float) -> None:
         await self._call(self.redis.hset(self._keys(term_id)[0], "rate", rate))
+
+    async def claim_step(self, term_id: int, now: float, period: float) -> bool:
+        keys = self._keys(term_id)[:1]
+        return bool(await self._call(self._step(keys=keys, args=[now, period * STEP_SLACK])))
 
     async def join(self, term_id: int, student_id: int, now: float) -> Place:
         answer = await self._run(term_id, self._join, [now, student_id], now)

@@ -13,6 +13,10 @@ from typing import Literal, Protocol
 
 Mode = Literal["rate", "concurrency", "adaptive"]
 
+# A controller step is due after 90% of its period, so workers' timers drifting by a few
+# milliseconds do not skip a step.
+STEP_SLACK = 0.9
+
 
 @dataclass(frozen=True)
 class Policy:
@@ -56,6 +60,24 @@ def eta(ahead: int, policy: Policy) -> float | None:
     else:
         per_second = policy.rate
     return round(ahead / per_second, 1) if per_second > 0 else None
+
+
+# How often a waiting client should ask again: when its admission is due if that is within
+# a second, else half its ETA, at most every MAX_POLL_SECONDS; so polling costs the service
+# about one request per waiting student per second (SSE: the same).
+MIN_POLL_SECONDS, MAX_POLL_SECONDS = 0.2, 10.0
+
+
+def poll_after(place: "Place", jitter: float = 1.0) -> float | None:
+    """Seconds until the client should ask again; None once admitted. `jitter` (around 1)
+    spreads clients who were told the same thing, so they do not all come back at once."""
+    if place.admitted:
+        return None
+    eta = place.eta_seconds
+    if eta is None:  # the rate is zero: nothing to time
+        return MAX_POLL_SECONDS
+    wait = eta if eta <= 1.0 else max(1.0, eta / 2)
+    return round(min(MAX_POLL_SECONDS, max(MIN_POLL_SECONDS, wait * jitter)), 2)
 
 
 def advanced_watermark(
@@ -110,6 +132,11 @@ class WaitingRoom(Protocol):
     async def status(self, term_id: int, now: float) -> RoomStatus: ...
 
     async def set_rate(self, term_id: int, rate: float) -> None: ...
+
+    async def claim_step(self, term_id: int, now: float, period: float) -> bool:
+        """True for the first caller in each `period`: the adaptive controller steps once per
+        period whatever the number of replicas (each stepping would multiply the cuts)."""
+        ...
 
     async def reset(self, term_id: int) -> None: ...
 

@@ -1,5 +1,6 @@
 """Tickets, places and admission passes for students; the registrar's controls."""
 
+import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -13,8 +14,10 @@ from sugang.enrollment.rules import Admission
 from sugang.errors import NotFound, NotInRushMode, TicketInvalid
 from sugang.services import Services
 from sugang.waitingroom.controller import AimdSettings, next_rate
-from sugang.waitingroom.room import Mode, Place, Policy, RoomStatus
+from sugang.waitingroom.room import Mode, Place, Policy, RoomStatus, poll_after
 from sugang.waitingroom.tokens import Ticket, issue_admission, issue_ticket, read_ticket
+
+log = logging.getLogger("sugang.waitingroom")
 
 # A ticket is good for a week after the room opened: longer than any rush.
 TICKET_LIFETIME = timedelta(days=7)
@@ -35,6 +38,7 @@ class TicketView:
     place: Place
     access_token: str | None
     access_expires_at: datetime | None
+    poll_after_seconds: float | None
 
 
 async def take_ticket(services: Services, student_id: int) -> TicketView:
@@ -57,21 +61,26 @@ async def ticket_view(services: Services, token: str, student_id: int) -> Ticket
     place = await services.room.place(ticket.term_id, student_id, services.clock().timestamp())
     if place is None:  # the room was reset since
         raise TicketInvalid()
-    return await _view(services, ticket, place)
+    return await _view(services, ticket, place, token)
 
 
-async def _view(services: Services, ticket: Ticket, place: Place) -> TicketView:
-    expires = datetime.fromtimestamp(max(place.opens_at, 0.0), UTC) + TICKET_LIFETIME
-    token = issue_ticket(
-        ticket, _secret(services), max(expires, services.clock() + timedelta(hours=1))
-    )
+async def _view(
+    services: Services, ticket: Ticket, place: Place, token: str | None = None
+) -> TicketView:
+    """`token`: the ticket the client showed, still good, handed back as it is."""
+    if token is None:
+        expires = datetime.fromtimestamp(max(place.opens_at, 0.0), UTC) + TICKET_LIFETIME
+        token = issue_ticket(
+            ticket, _secret(services), max(expires, services.clock() + timedelta(hours=1))
+        )
     access, access_expires = None, None
     if place.admitted and place.session_expires_at:
         access_expires = datetime.fromtimestamp(place.session_expires_at, UTC)
         access = issue_admission(
             Admission(ticket.student_id, ticket.term_id, access_expires), _secret(services)
         )
-    return TicketView(token, ticket.term_id, place, access, access_expires)
+    poll = poll_after(place, jitter=services.rng.uniform(0.8, 1.2))
+    return TicketView(token, ticket.term_id, place, access, access_expires, poll)
 
 
 def _secret(services: Services) -> str:
@@ -157,16 +166,33 @@ async def room_status(services: Services, term_id: int) -> tuple[bool, RoomStatu
 
 
 async def adapt_rate(services: Services, settings: AimdSettings | None = None) -> float | None:
-    """One step of the adaptive controller for the current term; the new rate, if it moved."""
+    """One step of the adaptive controller for the current term, if no other worker took this
+    period's step; the new rate, if it moved."""
     async with services.db.transaction(write=False) as conn:
         term = (await conn.execute(_CURRENT_TERM)).first()
     if term is None or not term.rush_mode:
         return None
-    status = await services.room.status(term.id, services.clock().timestamp())
+    now = services.clock().timestamp()
+    status = await services.room.status(term.id, now)
     if status.policy.mode != "adaptive":
         return None
-    rate = next_rate(status.policy.rate, services.latency.observe(), settings or AimdSettings())
-    if rate != status.policy.rate:
-        await services.room.set_rate(term.id, rate)
-        return rate
-    return None
+    if not await services.room.claim_step(term.id, now, services.settings.adaptive_period_seconds):
+        return None
+    seen = services.latency.observe()
+    rate = next_rate(status.policy.rate, seen, status.waiting, settings or AimdSettings())
+    if rate == status.policy.rate:
+        return None
+    await services.room.set_rate(term.id, rate)
+    log.info(
+        "adaptive admission rate %.1f -> %.1f/s",
+        status.policy.rate,
+        rate,
+        extra={
+            "term_id": term.id,
+            "p99_ms": round(seen.p99_seconds * 1000, 1),
+            "error_rate": round(seen.error_rate, 4),
+            "samples": seen.samples,
+            "waiting": status.waiting,
+        },
+    )
+    return rate

@@ -5,6 +5,7 @@ Each kind has its own audience, so neither can stand in for the other or for a l
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import lru_cache
 
 import jwt
 
@@ -25,6 +26,8 @@ def _sign(claims: dict[str, object], secret: str) -> str:
     return jwt.encode(claims, secret, algorithm=_ALGORITHM)
 
 
+# Verified once per process (a student polls with one ticket and enrolls with one pass).
+@lru_cache(maxsize=20_000)
 def _verify(token: str, secret: str, audience: str) -> dict[str, object] | None:
     try:
         claims: dict[str, object] = jwt.decode(
