@@ -55,7 +55,10 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        controller = asyncio.create_task(_adapt_forever(services)) if owns_services else None
+        controller = None
+        if owns_services:
+            controller = asyncio.create_task(_adapt_forever(services))
+            await _warm_up(services)
         # Everything loaded so far (the modules, the app) lives as long as the process: keep
         # it out of the collector's full passes, which took 80-140 ms each at the rush.
         gc.collect()
@@ -109,6 +112,16 @@ def _answer(
 ) -> JSONResponse:
     language = language_of(request.headers.get("accept-language"))
     return JSONResponse(error.to_body(language), status_code=error.status, headers=headers)
+
+
+async def _warm_up(services: Services) -> None:
+    """Before serving: the database pool opened (a database that is not there yet is not a
+    reason to fail the start; /readyz says so)."""
+    try:
+        async with asyncio.timeout(10):
+            await services.db.warm_up(services.settings.db_pool_size)
+    except (OSError, DBAPIError, PoolTimeoutError, TimeoutError) as error:
+        log.warning("could not open the database pool at startup: %s", error)
 
 
 async def _adapt_forever(services: Services) -> None:

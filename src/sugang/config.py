@@ -21,7 +21,9 @@ class Settings(BaseSettings):
     password_time_cost: int = Field(default=2, ge=1, le=20)
 
     db_pool_size: int = Field(default=20, ge=1)
-    db_max_overflow: int = Field(default=10, ge=0)
+    # Connections past the pool are closed as soon as they are returned, and opening one
+    # costs ~10 ms (the driver introspects types): at the rush that churn stalled requests.
+    db_max_overflow: int = Field(default=0, ge=0)
     db_pool_timeout_seconds: float = Field(default=30.0, gt=0)
     sqlite_busy_timeout_ms: int = Field(default=30_000, ge=0)
 

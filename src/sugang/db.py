@@ -3,7 +3,7 @@
 import asyncio
 import random
 from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 from typing import Any, TypeVar
 
 from sqlalchemy import event, text
@@ -90,6 +90,15 @@ class Database:
                     raise
                 await asyncio.sleep(random.uniform(0.001, 0.01 * attempt))
         raise AssertionError("unreachable")
+
+    async def warm_up(self, connections: int) -> None:
+        """Open `connections` pooled connections now, so the first burst of requests does
+        not pay for opening them (PostgreSQL; SQLite connections are cheap)."""
+        if self.is_sqlite:
+            return
+        async with AsyncExitStack() as stack:
+            opened = [stack.enter_async_context(self.engine.connect()) for _ in range(connections)]
+            await asyncio.gather(*opened)
 
     async def ping(self) -> None:
         async with self.engine.connect() as conn:
