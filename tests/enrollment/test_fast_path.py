@@ -50,6 +50,7 @@ def forbid_database(services: Services, monkeypatch: pytest.MonkeyPatch) -> None
         raise AssertionError("the fast path went to the database")
 
     monkeypatch.setattr(services.enrollment, "enroll", no)
+    monkeypatch.setattr(services.enrollment, "enroll_optimistically", no)
 
 
 async def test_a_full_section_is_refused_without_the_database(
@@ -104,8 +105,36 @@ async def test_a_flag_expires_by_itself() -> None:
     assert await flags.capacity_if_full(7) is None
 
 
-async def test_without_redis_nothing_is_flagged_and_the_database_decides() -> None:
+async def test_replicas_hear_each_others_marks_and_clears() -> None:
+    prefix = f"test-{uuid.uuid4().hex}"
+    one, other = (
+        RedisFullSections(REDIS_URL, prefix=prefix),
+        RedisFullSections(REDIS_URL, prefix=prefix),
+    )
+    try:
+        await asyncio.gather(one.subscribed(), other.subscribed())
+        await one.mark_full(7, 30)
+        assert await eventually(other, 7, 30)
+        await other.clear(7)
+        assert await eventually(one, 7, None)
+    finally:
+        await one.close()
+        await other.close()
+
+
+async def eventually(flags: RedisFullSections, section: int, expected: int | None) -> bool:
+    """Whether `flags` shows `expected` for `section` within a second (pub/sub is async)."""
+    for _ in range(100):
+        if await flags.capacity_if_full(section) == expected:
+            return True
+        await asyncio.sleep(0.01)
+    return False
+
+
+async def test_without_redis_flags_stay_in_this_replica() -> None:
     flags = RedisFullSections("redis://127.0.0.1:1/0")
     await flags.mark_full(7, 30)
+    assert await flags.capacity_if_full(7) == 30  # still refused here, without the database
+    await flags.clear(7)
     assert await flags.capacity_if_full(7) is None
     await flags.close()

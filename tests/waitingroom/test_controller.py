@@ -24,7 +24,7 @@ def test_near_the_target_the_rate_grows_by_a_step() -> None:
 
 
 def test_far_below_the_target_the_rate_grows_geometrically() -> None:
-    assert next_rate(100.0, seen(20), waiting=50, settings=AIMD) == pytest.approx(150.0)
+    assert next_rate(100.0, seen(20), waiting=50, settings=AIMD) == pytest.approx(125.0)
 
 
 def test_nobody_waiting_means_no_growth() -> None:

@@ -5,8 +5,16 @@ that meet the flag are refused at once, before any transaction. A drop or a chan
 section clears the flag after its commit, and the flag expires by itself after `ttl`, so a
 lost clear costs at most that long. Correctness never rests on this: a stale flag can only
 refuse early; the claim statement alone decides who gets a seat.
+
+Flags are read from this process's memory, never over the network: the check is on every
+attempt of the rush. With Redis, each replica's marks and clears are published to the
+others, which apply them as they arrive (within milliseconds); a replica that misses a
+message (Redis restarting) is at most `ttl` out of date.
 """
 
+import asyncio
+import contextlib
+import logging
 import time
 from typing import Protocol
 
@@ -15,6 +23,8 @@ from redis.exceptions import RedisError
 from sugang.redis_client import redis_client
 
 TTL_SECONDS = 2.0
+
+log = logging.getLogger("sugang.fullness")
 
 
 class FullSections(Protocol):
@@ -36,15 +46,24 @@ class LocalFullSections:
         self._flags: dict[int, tuple[float, int]] = {}
 
     async def capacity_if_full(self, section_id: int) -> int | None:
+        return self.capacity_now(section_id)
+
+    def capacity_now(self, section_id: int) -> int | None:
         flag = self._flags.get(section_id)
         if flag is None or flag[0] <= time.monotonic():
             return None
         return flag[1]
 
     async def mark_full(self, section_id: int, capacity: int) -> None:
-        self._flags[section_id] = (time.monotonic() + self.ttl, capacity)
+        self.set(section_id, capacity, self.ttl)
+
+    def set(self, section_id: int, capacity: int, ttl: float) -> None:
+        self._flags[section_id] = (time.monotonic() + ttl, capacity)
 
     async def clear(self, section_id: int) -> None:
+        self.forget(section_id)
+
+    def forget(self, section_id: int) -> None:
         self._flags.pop(section_id, None)
 
     async def close(self) -> None:
@@ -52,35 +71,72 @@ class LocalFullSections:
 
 
 class RedisFullSections:
-    """Shared by every replica. If Redis cannot be reached, nothing is flagged and every
-    attempt takes the database path, which is correct, only slower."""
+    """Flags kept in this process, marks and clears shared with every replica over Redis
+    pub/sub. If Redis cannot be reached, each replica keeps only its own flags: correct, and
+    a clear elsewhere reaches it when its flag expires."""
 
     def __init__(self, url: str, ttl: float = TTL_SECONDS, prefix: str = "sugang") -> None:
-        self.redis = redis_client(url, timeout=0.2)
-        self.ttl_ms = int(ttl * 1000)
-        self.prefix = prefix
-
-    def _key(self, section_id: int) -> str:
-        return f"{self.prefix}:full:{section_id}"
+        self.redis = redis_client(url, timeout=0.5)
+        self.local = LocalFullSections(ttl)
+        self.channel = f"{prefix}:full-sections"
+        self._listener: asyncio.Task[None] | None = None
+        self._subscribed = asyncio.Event()
 
     async def capacity_if_full(self, section_id: int) -> int | None:
-        try:
-            value = await self.redis.get(self._key(section_id))
-        except (RedisError, OSError):
-            return None
-        return None if value is None else int(value)
+        self._listen()
+        return self.local.capacity_now(section_id)
 
     async def mark_full(self, section_id: int, capacity: int) -> None:
-        try:
-            await self.redis.set(self._key(section_id), capacity, px=self.ttl_ms)
-        except (RedisError, OSError):
-            return
+        self._listen()
+        self.local.set(section_id, capacity, self.local.ttl)
+        await self._publish(f"full {section_id} {capacity}")
 
     async def clear(self, section_id: int) -> None:
-        try:
-            await self.redis.delete(self._key(section_id))
-        except (RedisError, OSError):
-            return  # the flag expires by itself
+        self._listen()
+        self.local.forget(section_id)
+        await self._publish(f"clear {section_id}")
+
+    async def subscribed(self) -> None:
+        """Wait until this replica hears the others (tests; the service never waits)."""
+        self._listen()
+        await self._subscribed.wait()
 
     async def close(self) -> None:
+        if self._listener is not None:
+            self._listener.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._listener
         await self.redis.aclose()
+
+    async def _publish(self, message: str) -> None:
+        try:
+            await self.redis.publish(self.channel, message)
+        except (RedisError, OSError):
+            return  # the others learn from their own claims, or their flags expire
+
+    def _listen(self) -> None:
+        if self._listener is None or self._listener.done():
+            self._listener = asyncio.create_task(self._listen_forever())
+
+    async def _listen_forever(self) -> None:
+        while True:
+            try:
+                async with self.redis.pubsub(ignore_subscribe_messages=True) as pubsub:
+                    await pubsub.subscribe(self.channel)
+                    self._subscribed.set()
+                    async for message in pubsub.listen():
+                        self._apply(message["data"])
+            except (RedisError, OSError) as error:
+                self._subscribed.clear()
+                log.warning("full-section flags not shared (retrying in 1 s): %r", error)
+                await asyncio.sleep(1.0)
+
+    def _apply(self, data: bytes | str) -> None:
+        text = data.decode() if isinstance(data, bytes) else data
+        match text.split():
+            case ["full", section, capacity]:
+                self.local.set(int(section), int(capacity), self.local.ttl)
+            case ["clear", section]:
+                self.local.forget(int(section))
+            case _:
+                log.warning("unknown full-section message %r", text)

@@ -21,8 +21,8 @@ class AimdSettings:
     target_p99_seconds: float = 0.10
     max_error_rate: float = 0.01
     increase_per_step: float = 10.0  # admissions/second added while healthy
-    fast_below_share: float = 0.5  # p99 under this share of the target: grow geometrically
-    fast_increase_factor: float = 1.5
+    fast_below_share: float = 0.3  # p99 under this share of the target: grow geometrically
+    fast_increase_factor: float = 1.25
     decrease_factor: float = 0.7  # rate multiplied by this when not healthy
     min_rate: float = 1.0
     max_rate: float = 5_000.0
