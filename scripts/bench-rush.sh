@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The rush benchmarks of docs/benchmarks.md, each on a fresh database and server.
-#   scripts/bench-rush.sh pg-waiting-room | pg-direct | sqlite   [extra `sugang bench rush` options]
+#   scripts/bench-rush.sh pg-waiting-room | pg-direct | sqlite | sqlite-direct
+#                         [extra `sugang bench rush` options]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 setup="${1:?pg-waiting-room, pg-direct or sqlite}"; shift
@@ -18,13 +19,13 @@ case "$setup" in
       -c "CREATE DATABASE sugang_rush" 2>/dev/null
     redis-cli -n 3 flushdb >/dev/null
     workers=2 ;;
-  sqlite)
+  sqlite|sqlite-direct)
     export SUGANG_DATABASE_URL="sqlite+aiosqlite:///$PWD/$out/rush.db"
     rm -f "$out"/rush.db*
     workers=1 ;;
   *) echo "unknown setup $setup" >&2; exit 2 ;;
 esac
-room=--waiting-room; [ "$setup" = pg-direct ] && room=--no-waiting-room
+room=--waiting-room; case "$setup" in *-direct) room=--no-waiting-room ;; esac
 
 if curl -s -o /dev/null "http://127.0.0.1:$port/"; then
   echo "something already answers on port $port: stop it, or set BENCH_PORT" >&2; exit 1
@@ -34,14 +35,16 @@ $bin/sugang serve --workers "$workers" --port "$port" >"$out/server-$setup.log" 
 server=$!
 trap 'kill $server 2>/dev/null; wait $server 2>/dev/null' EXIT
 for _ in $(seq 1 60); do curl -sf "http://127.0.0.1:$port/readyz" >/dev/null && break; sleep 0.5; done
-# the resident memory of the largest server process, once a second, until the server stops
+# the resident memory (KiB) of every server process, once a second, until the server stops
+: > "$out/rss-kib-$setup.txt"
 ( while kill -0 $server 2>/dev/null; do
-    ps -o rss= --ppid $server 2>/dev/null | sort -n | tail -1; ps -o rss= -p $server; sleep 1
-  done ) | sort -n | tail -1 > "$out/rss-kib-$setup.txt" &
+    { ps -o rss= --ppid $server; ps -o rss= -p $server; } >> "$out/rss-kib-$setup.txt" 2>/dev/null
+    sleep 1
+  done ) &
 sampler=$!
 $bin/sugang bench rush --url "http://127.0.0.1:$port" $room --json "$out/rush-$setup.json" "$@" >/dev/null \
   || echo "$setup: the bench reported a failure (see $out/rush-$setup.json)"
-kill $server; wait $server 2>/dev/null || true; wait $sampler
+kill $server; wait $server 2>/dev/null || true; wait $sampler || true
 echo "$setup: $(python3 -c "
 import json; r=json.load(open('$out/rush-$setup.json')); l=r['load']; d=r.get('database_limit',{}); f=r.get('fast_path',{})
 print(f\"attempts/s={l['attempts_per_second']} p50={l['latency_ms']['p50']}ms p99={l['latency_ms']['p99']}ms \"
@@ -49,4 +52,4 @@ print(f\"attempts/s={l['attempts_per_second']} p50={l['latency_ms']['p50']}ms p9
       f\"db_limit={d.get('statements_per_second')}/s@{d.get('clients')} ratio={r['service_to_database_ratio']} \"
       f\"claims/s={f.get('claims_per_second')} refusals/s={f.get('refusals_per_second')} \"
       f\"outcomes={l['outcomes']} audit_ok={r['audit']['ok']} oversold={r['audit']['oversold_seats']}\")")"
-echo "peak RSS of a server process: $(( $(cat "$out/rss-kib-$setup.txt") / 1024 )) MiB"
+echo "peak RSS of a server process: $(( $(sort -n "$out/rss-kib-$setup.txt" | tail -1) / 1024 )) MiB"

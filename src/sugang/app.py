@@ -125,8 +125,8 @@ async def _warm_up(services: Services) -> None:
 
 
 async def _adapt_forever(services: Services) -> None:
-    """The adaptive admission controller: one AIMD step per period, in every worker (the
-    room's rate is shared, so the steps of several workers add up like one faster loop)."""
+    """The adaptive admission controller: every worker offers a step each period; the room
+    lets one of them take it (judging by its own latency window), whatever the replicas."""
     while True:
         await asyncio.sleep(services.settings.adaptive_period_seconds)
         try:

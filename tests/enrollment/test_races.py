@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from sugang.catalog import cache as cache_module
 from sugang.catalog import service as catalog
-from sugang.catalog.schemas import TermPatch, WindowIn
+from sugang.catalog.schemas import SectionPatch, TermPatch, WindowIn
 from sugang.errors import SugangError
 from sugang.services import Services
 from sugang.students import service as students
@@ -217,3 +217,24 @@ async def test_a_credit_limit_lowered_while_an_optimistic_enroll_judges_holds(
 
     assert await judging == "CREDIT_LIMIT"
     assert await seats_and_queue(services, section) == (0, [], [])
+
+
+async def test_a_meeting_time_moved_while_an_optimistic_enroll_judges_is_seen(
+    services: Services, factory: Factory, backend: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    term = await factory.term()
+    held = await factory.section(term, meets="Mon 09:00-10:15")
+    moving = await factory.section(term, meets="Tue 09:00-10:15")
+    student = await factory.student()
+    assert await enroll(services, student, held) == "Enrolled"
+    paused, resume = await pause_after_the_optimistic_read(services, monkeypatch)
+
+    judging = asyncio.create_task(enroll_optimistically(services, student, moving))
+    await paused.wait()  # judged on Tuesday: no clash
+    monday = SectionPatch(meeting_times=[{"day": "Mon", "start": "09:30", "end": "10:45"}])
+    async with services.db.transaction() as conn:
+        await catalog.update_section(conn, moving, monday, services.enrollment, None)
+    resume.set()
+
+    assert await judging == "TIME_CONFLICT"  # the catalog moved: judged again, on Monday
+    assert await seats_and_queue(services, moving) == (0, [], [])

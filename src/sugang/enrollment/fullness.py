@@ -77,10 +77,12 @@ class RedisFullSections:
 
     def __init__(self, url: str, ttl: float = TTL_SECONDS, prefix: str = "sugang") -> None:
         self.redis = redis_client(url, timeout=0.5)
+        self.subscriber = redis_client(url, timeout=0.5, max_connections=2, subscriber=True)
         self.local = LocalFullSections(ttl)
         self.channel = f"{prefix}:full-sections"
         self._listener: asyncio.Task[None] | None = None
         self._subscribed = asyncio.Event()
+        self._closed = False
 
     async def capacity_if_full(self, section_id: int) -> int | None:
         self._listen()
@@ -102,11 +104,13 @@ class RedisFullSections:
         await self._subscribed.wait()
 
     async def close(self) -> None:
+        self._closed = True
         if self._listener is not None:
             self._listener.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._listener
         await self.redis.aclose()
+        await self.subscriber.aclose()
 
     async def _publish(self, message: str) -> None:
         try:
@@ -115,13 +119,13 @@ class RedisFullSections:
             return  # the others learn from their own claims, or their flags expire
 
     def _listen(self) -> None:
-        if self._listener is None or self._listener.done():
+        if not self._closed and (self._listener is None or self._listener.done()):
             self._listener = asyncio.create_task(self._listen_forever())
 
     async def _listen_forever(self) -> None:
         while True:
             try:
-                async with self.redis.pubsub(ignore_subscribe_messages=True) as pubsub:
+                async with self.subscriber.pubsub(ignore_subscribe_messages=True) as pubsub:
                     await pubsub.subscribe(self.channel)
                     self._subscribed.set()
                     async for message in pubsub.listen():
@@ -132,11 +136,11 @@ class RedisFullSections:
                 await asyncio.sleep(1.0)
 
     def _apply(self, data: bytes | str) -> None:
-        text = data.decode() if isinstance(data, bytes) else data
+        text = data.decode(errors="replace") if isinstance(data, bytes) else data
         match text.split():
-            case ["full", section, capacity]:
+            case ["full", section, capacity] if section.isdigit() and capacity.isdigit():
                 self.local.set(int(section), int(capacity), self.local.ttl)
-            case ["clear", section]:
+            case ["clear", section] if section.isdigit():
                 self.local.forget(int(section))
             case _:
-                log.warning("unknown full-section message %r", text)
+                log.warning("ignored a full-section message %r", text[:100])

@@ -21,7 +21,7 @@ the lock's real holding time).
 """
 
 from collections.abc import Iterable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any, Literal
 
 from sqlalchemy import ARRAY, JSON, Integer, bindparam, text
@@ -111,13 +111,19 @@ _COMPLETED_AMONG = text(
     """
 ).bindparams(bindparam("course_ids", expanding=True))
 
-# The seat claim. On PostgreSQL one statement checks the student's version is the one the
-# rules judged, claims the seat, records the enrollment and audits it.
+# The seat claim. On PostgreSQL one statement checks that what the rules judged is still
+# current (the student's version and, when given, the catalog's), moves the student's
+# version, claims the seat, records the enrollment and audits it. A section without a free
+# seat in the statement's snapshot writes nothing (a refusal costs no WAL flush).
 CLAIM_SEAT_PG = text(
     """
     WITH judged AS (
         UPDATE students SET version = version + 1
         WHERE id = :student_id AND version = :version
+          AND (CAST(:catalog_version AS INTEGER) IS NULL
+               OR (SELECT version FROM catalog_state WHERE id = 1) = :catalog_version)
+          AND EXISTS (SELECT 1 FROM sections
+                      WHERE id = :section_id AND status = 'open' AND enrolled < capacity)
         RETURNING id
     ), seat AS (
         UPDATE sections SET enrolled = enrolled + 1
@@ -137,7 +143,12 @@ CLAIM_SEAT_PG = text(
         WHERE section_id = :section_id AND student_id = :student_id
           AND EXISTS (SELECT 1 FROM enrollment)
     )
-    SELECT EXISTS (SELECT 1 FROM judged) AS judged_current, (SELECT id FROM enrollment) AS id
+    SELECT (SELECT id FROM enrollment) AS id,
+           EXISTS (SELECT 1 FROM judged) AS judged,
+           (SELECT s.version = :version FROM students s WHERE s.id = :student_id)
+           AND (CAST(:catalog_version AS INTEGER) IS NULL
+                OR (SELECT version FROM catalog_state WHERE id = 1) = :catalog_version)
+             AS current
     """
 ).bindparams(bindparam("now", type_=UTCDateTime()))
 
@@ -261,7 +272,7 @@ class EnrollmentService:
         if seats.status != "open":
             raise SectionClosed(section_id=section_id)
         if seats.enrolled < seats.capacity:
-            student = replace(student, version=student.version + 1)  # the first claim moved it
+            student = await self.lock_student(conn, student_id)  # its current version
             enrollment_id = await self.claim_seat(conn, student, section, source, actor_id, now)
             if enrollment_id is not None:
                 return Enrolled(section_id, enrollment_id)
@@ -302,10 +313,16 @@ class EnrollmentService:
                     raise refusal
                 try:
                     enrollment_id = await self.claim_seat(
-                        conn, student, section, "live", actor_id, now
+                        conn,
+                        student,
+                        section,
+                        "live",
+                        actor_id,
+                        now,
+                        catalog_version=self.catalog.version,
                     )
                 except StaleStudent:
-                    continue  # the student's state moved since the read: judge it again
+                    continue  # the student or the catalog moved since the read: judge again
                 except DBAPIError as error:
                     if not is_retryable(error):  # a deadlock with a drop promoting this student
                         raise
@@ -315,7 +332,9 @@ class EnrollmentService:
                 seats = await self.lock_seats(conn, section_id, lock=False)
                 if seats.status != "open":
                     raise SectionClosed(section_id=section_id)
-                raise SectionFull(section_id=section_id, capacity=seats.capacity)
+                if seats.enrolled >= seats.capacity:
+                    raise SectionFull(section_id=section_id, capacity=seats.capacity)
+                # a seat freed after the claim's snapshot: try again
         return await self._enroll_in_transaction(db, student_id, section_id, actor_id, admission)
 
     async def _enroll_in_transaction(
@@ -528,20 +547,27 @@ class EnrollmentService:
         source: Source,
         actor_id: int | None,
         now: Any,
+        *,
+        catalog_version: int | None = None,
     ) -> int | None:
         """The enrollment's id, or None when the section is full or closed. Raises
-        StaleStudent if the student's version is no longer `student.version`."""
+        StaleStudent if the student's version is no longer `student.version`, or the
+        catalog's no longer `catalog_version` (when given)."""
         action = "enroll" if source == "live" else f"enroll_{source}"
         ids = {"student_id": student.id, "section_id": section.id}
         try:
             if conn.dialect.name != "sqlite":
-                params = {**ids, "version": student.version, "source": source, "now": now}
-                row = (
-                    await conn.execute(
-                        CLAIM_SEAT_PG, {**params, "actor_id": actor_id, "action": action}
-                    )
-                ).one()
-                if not row.judged_current:
+                params = {
+                    **ids,
+                    "version": student.version,
+                    "catalog_version": catalog_version,
+                    "source": source,
+                    "now": now,
+                    "actor_id": actor_id,
+                    "action": action,
+                }
+                row = (await conn.execute(CLAIM_SEAT_PG, params)).one()
+                if not row.judged and not row.current:
                     raise StaleStudent()
                 return None if row.id is None else int(row.id)
 
