@@ -183,3 +183,25 @@ def test_rush_mode_from_the_command_line(db_env: dict[str, str]) -> None:
         env=db_env,
     )
     assert bad_mode.exit_code == naive.exit_code == 2
+
+
+def test_a_seed_reused_with_another_shape_is_refused_clearly(tmp_path: Path) -> None:
+    url = f"sqlite+aiosqlite:///{tmp_path}/shape.db"
+    sugang("db", "upgrade", database_url=url)
+    sugang(
+        "seed", "--students", "5", "--courses", "4", "--hot", "1", "--seed", "3", database_url=url
+    )
+    again = sugang(
+        "seed",
+        "--students",
+        "5",
+        "--courses",
+        "6",
+        "--hot",
+        "1",
+        "--seed",
+        "3",
+        database_url=url,
+        check=False,
+    )
+    assert again.returncode == 2 and "exists with 4 sections, not 6" in again.stderr

@@ -57,7 +57,11 @@ def seed(
         await change_room(services, term.term_id, RoomChange(rush_mode=rush_mode), None)
         return term
 
-    term = run_with_services(work)
+    try:
+        term = run_with_services(work)
+    except ValueError as error:  # the seed's term exists with another shape
+        errors.print(str(error))
+        raise typer.Exit(2) from None
     if credentials_out is not None:
         write_credentials(credentials_out, term)
     summary = term.as_dict()

@@ -104,7 +104,28 @@ async def seed_synthetic(
         await _create_sections(conn, spec, term_id, department_id)
     else:
         say("resetting enrollments of the existing term")
+        sections = (
+            await conn.scalars(
+                select(Section.id).where(Section.term_id == term_id).order_by(Section.id)
+            )
+        ).all()
+        if len(sections) != spec.courses:
+            raise ValueError(
+                f"the synthetic term {spec.term_code} exists with {len(sections)} sections, not"
+                f" {spec.courses}: use another seed for another shape"
+            )
         await _reset_term(conn, term_id, spec, now)
+        hot_capacity = spec.hot_capacity or spec.capacity
+        await conn.execute(
+            update(Section)
+            .where(Section.id.in_(sections[: spec.hot]))
+            .values(capacity=hot_capacity)
+        )
+        await conn.execute(
+            update(Section)
+            .where(Section.id.in_(sections[spec.hot :]))
+            .values(capacity=spec.capacity)
+        )
     await conn.execute(update(Term).where(Term.id != term_id).values(is_current=False))
     await conn.execute(update(Term).where(Term.id == term_id).values(is_current=True))
 
