@@ -103,6 +103,8 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         ObservabilityMiddleware,
         served_by=served_by(settings.node_name, settings.pod_name, socket.gethostname()),
         access_log=settings.access_log,
+        watched=("POST", "/api/v1/enrollments"),
+        on_watched=lambda seconds, error: services.latency.record(seconds, error),
     )
     return app
 

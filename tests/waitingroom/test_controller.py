@@ -12,33 +12,36 @@ def seen(p99_ms: float, errors: float = 0.0, samples: int = 100) -> Observation:
 
 
 def test_slow_answers_cut_the_rate() -> None:
-    assert next_rate(100.0, seen(180), waiting=50, settings=AIMD) == pytest.approx(70.0)
+    assert next_rate(100.0, seen(180), waiting=500, settings=AIMD) == pytest.approx(70.0)
 
 
 def test_errors_cut_the_rate_even_when_fast() -> None:
-    assert next_rate(100.0, seen(10, errors=0.05), waiting=50, settings=AIMD) == pytest.approx(70)
+    assert next_rate(100.0, seen(10, errors=0.05), waiting=500, settings=AIMD) == pytest.approx(70)
 
 
 def test_near_the_target_the_rate_grows_by_a_step() -> None:
-    assert next_rate(100.0, seen(80), waiting=50, settings=AIMD) == pytest.approx(110.0)
+    assert next_rate(100.0, seen(80), waiting=500, settings=AIMD) == pytest.approx(110.0)
 
 
 def test_far_below_the_target_the_rate_grows_geometrically() -> None:
-    assert next_rate(100.0, seen(20), waiting=50, settings=AIMD) == pytest.approx(125.0)
+    assert next_rate(100.0, seen(20), waiting=500, settings=AIMD) == pytest.approx(125.0)
 
 
-def test_nobody_waiting_means_no_growth() -> None:
+def test_no_growth_unless_the_rate_is_what_holds_the_line_back() -> None:
     assert next_rate(100.0, seen(20), waiting=0, settings=AIMD) == 100.0
+    # 150 waiting drain within a 2 s period at 100/s: the rate is not the bottleneck
+    assert next_rate(100.0, seen(20), waiting=150, settings=AIMD, period=2.0) == 100.0
+    assert next_rate(100.0, seen(20), waiting=250, settings=AIMD, period=2.0) == 125.0
 
 
 def test_too_few_samples_change_nothing() -> None:
-    assert next_rate(100.0, seen(500, samples=5), waiting=50, settings=AIMD) == 100.0
+    assert next_rate(100.0, seen(500, samples=5), waiting=500, settings=AIMD) == 100.0
 
 
 def test_the_rate_stays_within_its_bounds() -> None:
     bounded = AimdSettings(min_rate=5.0, max_rate=120.0)
-    assert next_rate(6.0, seen(500), waiting=50, settings=bounded) == 5.0
-    assert next_rate(100.0, seen(1), waiting=50, settings=bounded) == 120.0
+    assert next_rate(6.0, seen(500), waiting=500, settings=bounded) == 5.0
+    assert next_rate(100.0, seen(1), waiting=500, settings=bounded) == 120.0
 
 
 def test_the_window_forgets_what_is_older_than_its_span() -> None:

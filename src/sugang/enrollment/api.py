@@ -1,6 +1,5 @@
 """Student endpoints: enroll, drop, my enrollments and timetable, and the basket."""
 
-import time
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response
@@ -56,7 +55,6 @@ async def enroll(
 ) -> Response:
     """Enroll in a section: 201 enrolled, 202 waitlisted (with `waitlist: true`), or a refusal
     with its `code`. In rush mode, send the waiting room's pass as X-Admission-Token."""
-    started = time.perf_counter()
     admission = admission_from(admission_token, services)
     if (
         not body.waitlist
@@ -100,15 +98,10 @@ async def enroll(
             )
     except SugangError as refusal:
         ENROLLMENT_ATTEMPTS.labels(refusal.code).inc()
-        services.latency.record(time.perf_counter() - started, error=refusal.status >= 500)
         if isinstance(refusal, SectionFull):
             await services.full_sections.mark_full(body.section_id, refusal.detail["capacity"])
         raise
-    except Exception:
-        services.latency.record(time.perf_counter() - started, error=True)
-        raise
     ENROLLMENT_ATTEMPTS.labels(_OUTCOMES.get(outcome.status) or outcome.body["code"]).inc()
-    services.latency.record(time.perf_counter() - started, error=outcome.status >= 500)
     return outcome.response()
 
 

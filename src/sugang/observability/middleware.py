@@ -6,6 +6,7 @@ import os
 import re
 import secrets
 import time
+from collections.abc import Callable
 
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -26,10 +27,22 @@ def _new_request_id() -> str:
 
 
 class ObservabilityMiddleware:
-    def __init__(self, app: ASGIApp, *, served_by: str, access_log: bool = True) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        served_by: str,
+        access_log: bool = True,
+        watched: tuple[str, str] | None = None,
+        on_watched: Callable[[float, bool], None] | None = None,
+    ) -> None:
+        """`on_watched(seconds, server_error)` hears every answer of the `watched` (method,
+        route template): the adaptive waiting room's view of the enroll endpoint."""
         self.app = app
         self.served_by = served_by
         self.access_log = access_log
+        self.watched = watched
+        self.on_watched = on_watched
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -61,6 +74,8 @@ class ObservabilityMiddleware:
             method = scope["method"]
             HTTP_REQUESTS.labels(method, template, str(status)).inc()
             HTTP_LATENCY.labels(method, template).observe(seconds)
+            if self.on_watched is not None and (method, template) == self.watched:
+                self.on_watched(seconds, status >= 500)
             if self.access_log:
                 access.info(
                     "%s %s %s",

@@ -3,8 +3,9 @@ enrollment endpoint's observed p99 latency and error rate, so the queue feeds th
 fast as it (and the autoscaler adding replicas) can serve, and no faster.
 
 Two refinements of plain AIMD: far below the latency target the rate grows geometrically
-(the opening minute is too short to climb 10/s at a time), and it never grows while nobody
-is waiting (a rate nobody uses is no evidence the service could take it).
+(the opening minute is too short to climb 10/s at a time), and it grows only while the line
+is longer than the rate admits in a period (a rate nobody needs is no evidence the service
+could take it).
 """
 
 import math
@@ -36,13 +37,17 @@ class Observation:
     samples: int
 
 
-def next_rate(rate: float, seen: Observation, waiting: int, settings: AimdSettings) -> float:
-    """The rate for the next step: unchanged without enough samples."""
+def next_rate(
+    rate: float, seen: Observation, waiting: int, settings: AimdSettings, period: float = 2.0
+) -> float:
+    """The rate for the next step: unchanged without enough samples, and not raised unless
+    the line is longer than the current rate admits in a period (else the rate is not what
+    holds anyone back, and raising it would only store up a burst)."""
     if seen.samples < settings.min_samples:
         return rate
     if seen.p99_seconds > settings.target_p99_seconds or seen.error_rate > settings.max_error_rate:
         return max(settings.min_rate, rate * settings.decrease_factor)
-    if waiting <= 0:
+    if waiting <= rate * period:
         return rate
     if seen.p99_seconds < settings.target_p99_seconds * settings.fast_below_share:
         return min(settings.max_rate, rate * settings.fast_increase_factor)
