@@ -14,6 +14,7 @@ import pytest
 from sugang.app import create_app
 from sugang.clock import FixedClock
 from sugang.services import Services
+from sugang.waitingroom.controller import AimdSettings
 from sugang.waitingroom.redis_room import RedisWaitingRoom
 from sugang.waitingroom.service import adapt_rate
 from tests.factories import Factory, login
@@ -209,7 +210,7 @@ async def test_adaptive_mode_backs_off_when_the_workload_slows(
     for _ in range(3):
         await http.post("/api/v1/queue/tickets", headers=await student(http, factory))
     rush.latency.seconds = 60  # on SQLite the 25 slow requests take turns: keep them all
-    rush.settings.adaptive_period_seconds = 0.01  # so 3 waiting is more than a period admits
+    slow_to_grow = AimdSettings(line_seconds_to_grow=0.01)  # 3 waiting: a long line at 70/s
 
     enroll_optimistically = rush.enrollment.enroll_optimistically
 
@@ -224,15 +225,17 @@ async def test_adaptive_mode_backs_off_when_the_workload_slows(
             for _ in range(25)
         )
     )
-    assert await adapt_rate(rush) == pytest.approx(70.0)  # p99 200 ms > 100 ms: x0.7
-    assert await adapt_rate(rush) is None  # one step per period, however many workers ask
+    assert await adapt_rate(rush, slow_to_grow) == pytest.approx(70.0)  # p99 200 ms: x0.7
+    assert await adapt_rate(rush, slow_to_grow) is None  # one step a period, whoever asks
 
     monkeypatch.setattr(rush.enrollment, "enroll_optimistically", enroll_optimistically)
     rush.latency = type(rush.latency)()  # a fresh window: only the fast requests
     for _ in range(25):
         await http.post("/api/v1/enrollments", json={"section_id": section}, headers=pass_)
     clock.now += timedelta(seconds=rush.settings.adaptive_period_seconds)
-    grown = await adapt_rate(rush)  # healthy: by how much depends on this machine's speed
+    grown = await adapt_rate(
+        rush, slow_to_grow
+    )  # healthy: by how much depends on this machine's speed
     assert grown is not None and grown > 70.0  # (test_controller.py pins each step)
 
 

@@ -29,9 +29,9 @@ def test_far_below_the_target_the_rate_grows_geometrically() -> None:
 
 def test_no_growth_unless_the_rate_is_what_holds_the_line_back() -> None:
     assert next_rate(100.0, seen(20), waiting=0, settings=AIMD) == 100.0
-    # 150 waiting drain within a 2 s period at 100/s: the rate is not the bottleneck
-    assert next_rate(100.0, seen(20), waiting=150, settings=AIMD, period=2.0) == 100.0
-    assert next_rate(100.0, seen(20), waiting=250, settings=AIMD, period=2.0) == 125.0
+    # 190 waiting are admitted within two seconds at 100/s: the rate is not the bottleneck
+    assert next_rate(100.0, seen(20), waiting=190, settings=AIMD) == 100.0
+    assert next_rate(100.0, seen(20), waiting=210, settings=AIMD) == 125.0
 
 
 def test_too_few_samples_change_nothing() -> None:

@@ -4,7 +4,7 @@ fast as it (and the autoscaler adding replicas) can serve, and no faster.
 
 Two refinements of plain AIMD: far below the latency target the rate grows geometrically
 (the opening minute is too short to climb 10/s at a time), and it grows only while the line
-is longer than the rate admits in a period (a rate nobody needs is no evidence the service
+holds more than two seconds of admissions (a rate nobody needs is no evidence the service
 could take it).
 """
 
@@ -28,6 +28,9 @@ class AimdSettings:
     min_rate: float = 1.0
     max_rate: float = 5_000.0
     min_samples: int = 20
+    # The rate grows only while the line holds more than this many seconds of admissions
+    # (1 s let the rate outrun a short line at the bench: p99 239 ms against 71 ms with 2 s).
+    line_seconds_to_grow: float = 2.0
 
 
 @dataclass(frozen=True)
@@ -37,17 +40,15 @@ class Observation:
     samples: int
 
 
-def next_rate(
-    rate: float, seen: Observation, waiting: int, settings: AimdSettings, period: float = 2.0
-) -> float:
+def next_rate(rate: float, seen: Observation, waiting: int, settings: AimdSettings) -> float:
     """The rate for the next step: unchanged without enough samples, and not raised unless
-    the line is longer than the current rate admits in a period (else the rate is not what
-    holds anyone back, and raising it would only store up a burst)."""
+    the line holds more than `line_seconds_to_grow` of admissions at the current rate (else
+    the rate is not what holds anyone back, and raising it would only store up a burst)."""
     if seen.samples < settings.min_samples:
         return rate
     if seen.p99_seconds > settings.target_p99_seconds or seen.error_rate > settings.max_error_rate:
         return max(settings.min_rate, rate * settings.decrease_factor)
-    if waiting <= rate * period:
+    if waiting <= rate * settings.line_seconds_to_grow:
         return rate
     if seen.p99_seconds < settings.target_p99_seconds * settings.fast_below_share:
         return min(settings.max_rate, rate * settings.fast_increase_factor)

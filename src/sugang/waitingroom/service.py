@@ -179,8 +179,7 @@ async def adapt_rate(services: Services, settings: AimdSettings | None = None) -
     if not await services.room.claim_step(term.id, now, services.settings.adaptive_period_seconds):
         return None
     seen = services.latency.observe()
-    period = services.settings.adaptive_period_seconds
-    rate = next_rate(status.policy.rate, seen, status.waiting, settings or AimdSettings(), period)
+    rate = next_rate(status.policy.rate, seen, status.waiting, settings or AimdSettings())
     if rate == status.policy.rate:
         return None
     await services.room.set_rate(term.id, rate)
