@@ -273,3 +273,14 @@ async def test_metrics_show_the_rooms_depth_and_admissions(
     assert f'sugang_waiting_room_depth{{term_id="{term}"}} 3.0' in text
     assert f'sugang_waiting_room_admitted{{term_id="{term}"}} 2.0' in text
     assert f'sugang_waiting_room_admission_rate{{term_id="{term}"}} 2.0' in text
+
+
+async def test_a_worker_that_saw_too_little_leaves_the_step_to_one_that_saw(
+    http: httpx.AsyncClient, factory: Factory, rush: Services, clock: FixedClock
+) -> None:
+    term, _, _ = await rush_term(http, factory, mode="adaptive", rate=100.0)
+    rush.latency = type(rush.latency)()  # this worker served no enroll requests
+
+    assert await adapt_rate(rush) is None
+    now, period = clock.now.timestamp(), rush.settings.adaptive_period_seconds
+    assert await rush.room.claim_step(term, now, period)  # the period's step is still free

@@ -176,10 +176,15 @@ async def adapt_rate(services: Services, settings: AimdSettings | None = None) -
     status = await services.room.status(term.id, now)
     if status.policy.mode != "adaptive":
         return None
+    aimd = settings or AimdSettings()
+    seen = services.latency.observe()
+    if seen.samples < aimd.min_samples:
+        # Too little seen here to judge (the bench's keep-alive connections, or a load
+        # balancer, may send this worker little): leave the period's step to one that saw.
+        return None
     if not await services.room.claim_step(term.id, now, services.settings.adaptive_period_seconds):
         return None
-    seen = services.latency.observe()
-    rate = next_rate(status.policy.rate, seen, status.waiting, settings or AimdSettings())
+    rate = next_rate(status.policy.rate, seen, status.waiting, aimd)
     if rate == status.policy.rate:
         return None
     await services.room.set_rate(term.id, rate)
