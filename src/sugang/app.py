@@ -11,7 +11,7 @@ from typing import Any
 
 from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, RedirectResponse
+from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from starlette.exceptions import HTTPException
@@ -40,6 +40,7 @@ from sugang.services import Services
 from sugang.students import api as students_api
 from sugang.system import api as system_api
 from sugang.waitingroom import api as waitingroom_api
+from sugang.web import pages
 from sugang.waitingroom.service import adapt_rate
 
 log = logging.getLogger("sugang")
@@ -94,10 +95,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         app.include_router(module.router)
     app.include_router(catalog_api.admin)
 
-    @app.get("/", include_in_schema=False)
-    async def index() -> RedirectResponse:
-        return RedirectResponse("/docs")
-
+    pages.mount(app)
     _install_error_handlers(app)
     app.add_middleware(
         ObservabilityMiddleware,

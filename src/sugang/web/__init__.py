@@ -1,0 +1,1 @@
+"""The web UI: the front end built from frontend/ (Vite) into web/dist, served by the app."""
