@@ -40,8 +40,8 @@ from sugang.services import Services
 from sugang.students import api as students_api
 from sugang.system import api as system_api
 from sugang.waitingroom import api as waitingroom_api
-from sugang.web import pages
 from sugang.waitingroom.service import adapt_rate
+from sugang.web import pages
 
 log = logging.getLogger("sugang")
 

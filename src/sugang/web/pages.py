@@ -14,7 +14,8 @@ router = APIRouter(include_in_schema=False)
 
 _NOT_BUILT = """<!doctype html><html lang="en"><meta charset="utf-8"><title>sugang</title>
 <h1>The web UI is not built</h1>
-<p><code>make run</code> builds it (<code>cd frontend &amp;&amp; npm ci &amp;&amp; npm run build</code>).
+<p><code>make run</code> builds it
+(<code>cd frontend &amp;&amp; npm ci &amp;&amp; npm run build</code>).
 The API is at <a href="/docs">/docs</a>.</p></html>"""
 
 
