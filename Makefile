@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test lint format install dev services clean
+.PHONY: run test lint format install dev services web web-test browser clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -20,14 +20,29 @@ $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
 install: $(VENV)/.installed
 dev: $(VENV)/.installed-dev
 
+## The web UI (frontend/, TypeScript + Vite) built into src/sugang/web/dist
+frontend/node_modules/.installed: frontend/package-lock.json
+	@command -v npm >/dev/null || { echo "npm is needed to build the web UI (Node.js 20+)"; exit 1; }
+	cd frontend && npm ci --no-fund --no-audit --loglevel=error
+	touch $@
+
+web: frontend/node_modules/.installed
+	cd frontend && npm run --silent build
+
+web-test: frontend/node_modules/.installed
+	cd frontend && npm test --silent
+
+browser:
+	bash scripts/test-browser.sh
+
 ## Serve the embedded demo (SQLite) at http://127.0.0.1:8000
-run: install
+run: install web
 	$(BIN)/sugang db upgrade
 	$(BIN)/sugang seed --demo
 	$(BIN)/sugang serve --host 127.0.0.1 --port 8000
 
 ## Every test, on SQLite and PostgreSQL (started or installed here if missing)
-test: dev services
+test: dev services web web-test browser
 	$(BIN)/python -m pytest
 
 services:
@@ -43,4 +58,5 @@ format: dev
 	$(BIN)/ruff format .
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache sugang.db sugang.db-*
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache sugang.db sugang.db-* \
+		frontend/node_modules src/sugang/web/dist

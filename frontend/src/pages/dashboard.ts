@@ -1,6 +1,6 @@
 import { api, servedBy } from "../api";
 import { h, replace } from "../dom";
-import { t } from "../i18n";
+import { refusalTitle, t } from "../i18n";
 import { parsePrometheus, rates, sumBy } from "../metrics";
 import type { Room, Term } from "../types";
 
@@ -62,7 +62,13 @@ export async function dashboardPage(main: HTMLElement): Promise<() => void> {
     const total = new Map<string, number>();
     for (const perNode of nodeOutcomeRates.values())
       for (const [outcome, rate] of perNode) total.set(outcome, (total.get(outcome) ?? 0) + rate);
-    replace(outcomes, bars(total, t("perSecond")));
+    const named = new Map<string, number>();
+    for (const [outcome, rate] of total) {
+      const label =
+        outcome === "enrolled" ? t("enrolled") : outcome === "waitlisted" ? t("waitlist") : refusalTitle(outcome);
+      named.set(label, (named.get(label) ?? 0) + rate);
+    }
+    replace(outcomes, bars(named, t("perSecond")));
     replace(nodes, bars(nodeRequestRates, t("perSecond")));
     const seats = samples
       .filter((s) => s.name === "sugang_section_seats_left")

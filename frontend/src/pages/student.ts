@@ -108,11 +108,12 @@ export async function timetablePage(main: HTMLElement): Promise<void> {
     for (let hour = Math.floor(first / 60); hour < Math.ceil(last / 60); hour++) hours.push(hour);
     const grid = h(
       "div",
-      { class: "grid", role: "table", "aria-label": t("timetable"), style: `--rows:${hours.length * 4}` },
-      h("div", { class: "corner", role: "columnheader" }),
-      DAYS[lang()].map((d, i) => h("div", { class: "dayhead", role: "columnheader", style: `grid-column:${i + 2}` }, d)),
+      // The week drawn for the eye; the list below says the same to a screen reader.
+      { class: "grid", "aria-hidden": "true", style: `--rows:${hours.length * 4}` },
+      h("div", { class: "corner" }),
+      DAYS[lang()].map((d, i) => h("div", { class: "dayhead", style: `grid-column:${i + 2}` }, d)),
       hours.map((hour, i) =>
-        h("div", { class: "hour", role: "rowheader", style: `grid-row:${i * 4 + 2} / span 4` }, `${hour}:00`),
+        h("div", { class: "hour", style: `grid-row:${i * 4 + 2} / span 4` }, `${hour}:00`),
       ),
       meetings
         .filter(({ m }) => m.day < 5)
@@ -121,7 +122,7 @@ export async function timetablePage(main: HTMLElement): Promise<void> {
           const span = Math.max(1, Math.round((minutes(m.end) - minutes(m.start)) / 15));
           return h(
             "div",
-            { class: "slot", role: "cell", style: `grid-column:${m.day + 2};grid-row:${top} / span ${span}` },
+            { class: "slot", style: `grid-column:${m.day + 2};grid-row:${top} / span ${span}` },
             h("strong", null, s.course_code),
             h("span", null, title(s)),
             h("small", null, `${m.start}-${m.end} ${m.room}`),

@@ -10,6 +10,7 @@ does. tests/observability/test_processes.py guards that.
 """
 
 import os
+from collections.abc import Iterator
 from typing import Any
 
 from prometheus_client import (
@@ -22,6 +23,8 @@ from prometheus_client import (
     generate_latest,
     multiprocess,
 )
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.registry import Collector
 from sqlalchemy import event
 
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
@@ -83,6 +86,23 @@ def render(extra: bytes = b"") -> tuple[bytes, str]:
     else:
         body = generate_latest(REGISTRY)
     return body + extra, CONTENT_TYPE_LATEST
+
+
+class _Snapshot(Collector):
+    def __init__(self, families: list[GaugeMetricFamily]) -> None:
+        self.families = families
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        return iter(self.families)
+
+
+def snapshot_text(families: list[GaugeMetricFamily]) -> bytes:
+    """Exposition text for values read at scrape time. (A `Gauge` would also be written to
+    the multiprocess files, and come back on later scrapes with a pid label and an old
+    value.)"""
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(_Snapshot(families))
+    return generate_latest(registry)
 
 
 def worker_exited(pid: int) -> None:

@@ -4,12 +4,12 @@ from datetime import datetime
 
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse, Response
-from prometheus_client import CollectorRegistry, Gauge, generate_latest
+from prometheus_client.core import GaugeMetricFamily
 from pydantic import BaseModel
 from sqlalchemy import text
 
 from sugang.deps import ServicesDep
-from sugang.observability.metrics import render
+from sugang.observability.metrics import render, snapshot_text
 
 router = APIRouter(tags=["system"])
 
@@ -63,16 +63,14 @@ async def metrics(services: ServicesDep) -> Response:
                         _FULLEST_SECTIONS, {"limit": services.settings.metrics_sections}
                     )
                 ).all()
-            registry = CollectorRegistry()
-            seats = Gauge(
+            seats = GaugeMetricFamily(
                 "sugang_section_seats_left",
                 "Seats left, for the fullest sections of the current term.",
-                ["section_id", "course_code", "section"],
-                registry=registry,
+                labels=["section_id", "course_code", "section"],
             )
             for r in rows:
-                seats.labels(str(r.id), r.code, str(r.number)).set(r.seats_left)
-            extra += generate_latest(registry)
+                seats.add_metric([str(r.id), r.code, str(r.number)], r.seats_left)
+            extra += snapshot_text([seats])
         except Exception:  # the rest of the metrics matter most when the database is down
             pass
     body, content_type = render(extra)
@@ -93,7 +91,7 @@ async def _waiting_room_metrics(services: ServicesDep) -> bytes:
         status = await services.room.status(term_id, services.clock().timestamp())
     except Exception:  # the database or Redis is down: the other metrics still matter
         return b""
-    registry = CollectorRegistry()
+    families = []
     for name, doc, value in (
         ("sugang_waiting_room_depth", "Students waiting, not admitted yet.", status.waiting),
         (
@@ -109,8 +107,10 @@ async def _waiting_room_metrics(services: ServicesDep) -> bytes:
         ),
         ("sugang_waiting_room_paused", "1 while admission is paused.", int(status.paused)),
     ):
-        Gauge(name, doc, ["term_id"], registry=registry).labels(str(term_id)).set(value)
-    return generate_latest(registry)
+        family = GaugeMetricFamily(name, doc, labels=["term_id"])
+        family.add_metric([str(term_id)], value)
+        families.append(family)
+    return snapshot_text(families)
 
 
 @router.get("/api/v1/time", response_model=TimeOut)

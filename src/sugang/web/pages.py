@@ -19,7 +19,7 @@ _NOT_BUILT = """<!doctype html><html lang="en"><meta charset="utf-8"><title>suga
 The API is at <a href="/docs">/docs</a>.</p></html>"""
 
 
-@router.get("/")
+@router.api_route("/", methods=["GET", "HEAD"])
 async def index() -> Response:
     page = DIST / "index.html"
     if not page.is_file():
