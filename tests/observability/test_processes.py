@@ -93,7 +93,7 @@ def test_metrics_add_up_across_two_workers(demo_db: str, tmp_path: Path) -> None
     # Values read at scrape time appear once, never again from a worker's files.
     seats = [line for line in scraped[-1].splitlines() if line.startswith("sugang_section_seats")]
     assert seats and not any("pid=" in line for line in seats)
-    assert len(seats) == len(set(line.split("}")[0] for line in seats))
+    assert len(seats) == len({line.split("}")[0] for line in seats})
 
 
 def test_logs_are_json_lines_carrying_the_request_id(demo_db: str, tmp_path: Path) -> None:

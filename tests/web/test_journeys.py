@@ -1,7 +1,6 @@
 """The journeys students, professors and registrar staff take, in a real browser."""
 
 import gzip
-import io
 import threading
 import time
 
