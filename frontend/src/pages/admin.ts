@@ -98,7 +98,48 @@ async function sectionsSection(term: Term): Promise<HTMLElement> {
       h("thead", null, h("tr", null, [t("code"), t("title"), t("enrolled"), t("capacity")].map((c) => h("th", { scope: "col" }, c)))),
       h("tbody", null, rows),
     ),
+    courseForm(),
     h("form", { class: "inline", onsubmit: create }, h("h3", null, t("newSection")), field(t("code"), code), field(t("number"), number), field(t("capacity"), cap), h("button", { type: "submit" }, t("newSection"))),
+  );
+}
+
+function courseForm(): HTMLElement {
+  const status = alertRegion();
+  const code = h("input", { required: true, size: 8 }) as HTMLInputElement;
+  const titleKo = h("input", { required: true }) as HTMLInputElement;
+  const titleEn = h("input", { required: true }) as HTMLInputElement;
+  const credits = h("input", { type: "number", min: 0, max: 9, value: 3, required: true, class: "short" }) as HTMLInputElement;
+  const department = h("input", { required: true, size: 6 }) as HTMLInputElement;
+  const create = async (event: Event) => {
+    event.preventDefault();
+    try {
+      await api("/admin/courses", {
+        method: "POST",
+        body: {
+          code: code.value.trim(),
+          title_ko: titleKo.value.trim(),
+          title_en: titleEn.value.trim(),
+          credits: Number(credits.value),
+          department_code: department.value.trim().toUpperCase(),
+        },
+      });
+      replace(status, `${code.value}: ${t("saved")}`);
+      status.dataset.code = "OK";
+    } catch (error) {
+      explain(status, error);
+    }
+  };
+  return h(
+    "form",
+    { class: "inline", onsubmit: create },
+    h("h3", null, t("newCourse")),
+    field(t("code"), code),
+    field(`${t("title")} (한국어)`, titleKo),
+    field(`${t("title")} (English)`, titleEn),
+    field(t("credits"), credits),
+    field(t("department"), department),
+    h("button", { type: "submit" }, t("newCourse")),
+    status,
   );
 }
 
