@@ -205,3 +205,11 @@ def test_a_seed_reused_with_another_shape_is_refused_clearly(tmp_path: Path) -> 
         check=False,
     )
     assert again.returncode == 2 and "exists with 4 sections, not 6" in again.stderr
+
+
+def test_db_wait_returns_once_the_schema_is_at_head(tmp_path: Path) -> None:
+    url = f"sqlite+aiosqlite:///{tmp_path}/wait.db"
+    waiting = sugang("db", "wait", "--timeout", "3", database_url=url, check=False)
+    assert waiting.returncode == 1 and "not " in waiting.stderr  # empty: not at head
+    sugang("db", "upgrade", database_url=url)
+    assert sugang("db", "wait", "--timeout", "3", database_url=url).returncode == 0

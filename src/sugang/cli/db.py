@@ -1,9 +1,14 @@
-"""`sugang db upgrade|current`: schema migrations."""
+"""`sugang db upgrade|current|wait`: schema migrations."""
+
+import asyncio
+import time
 
 import typer
+from alembic.script import ScriptDirectory
+from sqlalchemy.exc import DBAPIError
 
 from sugang import migrate
-from sugang.cli.common import console, run_with_services
+from sugang.cli.common import console, errors, run_with_services
 from sugang.services import Services
 
 app = typer.Typer(help="Database schema migrations (Alembic).", no_args_is_help=True)
@@ -28,3 +33,31 @@ def current() -> None:
         return await migrate.current_revision(services.db.engine)
 
     console.print(run_with_services(work) or "empty (run `sugang db upgrade`)")
+
+
+@app.command()
+def wait(
+    timeout: float = typer.Option(300.0, min=1, help="give up after this many seconds"),
+) -> None:
+    """Wait until the database answers and is at the newest revision (an API pod's init
+    container runs this, so no pod serves before the migration Job has finished)."""
+    head = ScriptDirectory.from_config(migrate.alembic_config()).get_current_head()
+
+    async def work(services: Services) -> str | None:
+        deadline = time.monotonic() + timeout
+        seen: str | None = None
+        while time.monotonic() < deadline:
+            try:
+                seen = await migrate.current_revision(services.db.engine)
+            except (OSError, DBAPIError) as error:  # not up yet
+                seen = f"unreachable ({type(error).__name__})"
+            if seen == head:
+                return seen
+            await asyncio.sleep(2)
+        return seen
+
+    seen = run_with_services(work)
+    if seen != head:
+        errors.print(f"the database is at {seen or 'no revision'}, not {head}, after {timeout:g} s")
+        raise typer.Exit(1)
+    console.print(f"database at revision [bold]{seen}[/bold]")
