@@ -2,7 +2,7 @@
 
 import typer
 
-from sugang.cli import bench, db, imports, registrar, seed, serve, users
+from sugang.cli import bench, db, deploy, imports, registrar, seed, serve, users
 
 app = typer.Typer(
     name="sugang",
@@ -17,6 +17,7 @@ app.add_typer(users.app, name="users")
 app.add_typer(registrar.app, name="registrar")
 app.add_typer(imports.app, name="import")
 app.add_typer(bench.app, name="bench")
+app.command("deploy")(deploy.deploy_command)
 
 
 def main() -> None:
