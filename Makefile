@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test lint format install dev services web web-test browser clean
+.PHONY: run test lint format install dev services web web-test browser crd-schemas clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -29,6 +29,13 @@ frontend/node_modules/.installed: frontend/package-lock.json
 web: frontend/node_modules/.installed
 	cd frontend && npm run --silent build
 
+## The custom resources' published schemas (tests/deploy checks the K3s kit against them)
+tests/deploy/crd-schemas/node_modules/.installed: tests/deploy/crd-schemas/package-lock.json
+	cd tests/deploy/crd-schemas && npm ci --no-fund --no-audit --loglevel=error
+	touch $@
+
+crd-schemas: tests/deploy/crd-schemas/node_modules/.installed
+
 web-test: frontend/node_modules/.installed
 	cd frontend && npm test --silent
 
@@ -42,7 +49,7 @@ run: install web
 	$(BIN)/sugang serve --host 127.0.0.1 --port 8000
 
 ## Every test, on SQLite and PostgreSQL (started or installed here if missing)
-test: dev services web web-test browser
+test: dev services web web-test browser crd-schemas
 	$(BIN)/python -m pytest
 
 services:

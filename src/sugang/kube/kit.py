@@ -4,6 +4,7 @@ Rendering and applying go through the installed `kubectl` (its built-in kustomiz
 server-side apply), so what `sugang deploy` does is what an operator would type.
 """
 
+import os
 import secrets
 import shutil
 import subprocess
@@ -118,7 +119,8 @@ def render(kit: Path, overlay: str, image: str | None = None) -> Rendered:
                     {
                         "apiVersion": "kustomize.config.k8s.io/v1beta1",
                         "kind": "Kustomization",
-                        "resources": [str(target)],
+                        # kustomize takes only relative paths to other kustomizations
+                        "resources": [os.path.relpath(target, wrapper)],
                         "images": [entry],
                     }
                 )

@@ -1,0 +1,35 @@
+"""The K3s kit, rendered with the installed kubectl's kustomize. No Kubernetes API server can
+run here: the kit is proven by rendering, schema validation and consistency checks, and
+`sugang deploy`'s cluster side against a stand-in kubectl that records what it is asked."""
+
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from sugang.kube.kit import OVERLAYS, render
+
+ROOT = Path(__file__).resolve().parents[2]
+KIT = ROOT / "deploy" / "k3s"
+TEST_SECRETS = (
+    "SUGANG_SECRET_KEY=test-only-secret-test-only-secret-0123\nPOSTGRES_PASSWORD=test-pw\n"
+)
+
+
+@pytest.fixture(scope="session")
+def kit(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    if shutil.which("kubectl") is None:
+        pytest.fail(
+            "kubectl is needed to render the kit (its built-in kustomize): install it "
+            "(https://kubernetes.io/docs/tasks/tools/) and run the tests again"
+        )
+    copy = tmp_path_factory.mktemp("kit") / "k3s"
+    shutil.copytree(KIT, copy)
+    (copy / "base" / "secrets.env").write_text(TEST_SECRETS)
+    return copy
+
+
+@pytest.fixture(scope="session")
+def rendered(kit: Path) -> dict[str, list[dict[str, Any]]]:
+    return {overlay: render(kit, overlay).documents for overlay in OVERLAYS}

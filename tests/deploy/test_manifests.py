@@ -1,0 +1,399 @@
+"""Every overlay builds, every object is valid for a current K3s, and the objects agree with
+each other and with the app (selectors, ports, probe paths, metric names)."""
+
+import json
+import re
+import shutil
+import subprocess
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import kubernetes_validate
+import promql_parser
+import pytest
+import yaml
+
+from sugang.app import create_app
+from sugang.kube.kit import BUILT_IN_GROUPS, OVERLAYS, group_of
+from sugang.services import Services
+from tests.deploy.conftest import KIT, ROOT
+from tests.factories import Factory, login
+
+CRD_SCHEMAS = ROOT / "tests" / "deploy" / "crd-schemas"
+# HelmChart.spec as K3s's helm-controller defines it (k3s-io/helm-controller,
+# pkg/apis/helm.cattle.io/v1/types.go); no published schema package has it.
+HELMCHART_FIELDS = {
+    "targetNamespace", "createNamespace", "chart", "version", "repo", "repoCA", "repoCAConfigMap",
+    "set", "valuesContent", "valuesSecrets", "helmVersion", "bootstrap", "chartContent",
+    "jobImage", "backOffLimit", "timeout", "failurePolicy", "authSecret", "authPassCredentials",
+    "insecureSkipTLSVerify", "plainHTTP", "dockerRegistrySecret", "podSecurityContext",
+    "securityContext", "takeOwnership",
+}  # fmt: skip
+K3S_KUBERNETES = "1.34"  # K3s v1.34, the current stable channel
+WORKLOADS = {"Deployment", "StatefulSet"}
+# Metrics the alerts and the dashboard read from kube-state-metrics, not from sugang.
+CLUSTER_METRICS = {
+    "kube_horizontalpodautoscaler_status_current_replicas",
+    "kube_horizontalpodautoscaler_spec_max_replicas",
+    "kube_horizontalpodautoscaler_status_desired_replicas",
+    "kube_deployment_status_replicas",
+}
+# Labels Prometheus adds to every target's samples (the ServiceMonitor adds node).
+TARGET_LABELS = {"namespace", "job", "instance", "pod", "service", "endpoint", "node"}
+# Read at scrape time from the shared room and database: every replica reports the same value.
+ROOM_WIDE = {
+    "sugang_waiting_room_depth",
+    "sugang_waiting_room_admitted",
+    "sugang_waiting_room_active_sessions",
+    "sugang_waiting_room_admission_rate",
+    "sugang_waiting_room_paused",
+    "sugang_section_seats_left",
+}
+Docs = list[dict[str, Any]]
+
+
+def of_kind(documents: Docs, kind: str) -> Docs:
+    return [d for d in documents if d["kind"] == kind]
+
+
+def pod_specs(documents: Docs) -> list[tuple[str, dict[str, Any], dict[str, Any]]]:
+    """(name, pod labels, pod spec) of every workload and Job."""
+    found = []
+    for d in documents:
+        if d["kind"] in WORKLOADS | {"Job"}:
+            template = d["spec"]["template"]
+            found.append((d["metadata"]["name"], template["metadata"]["labels"], template["spec"]))
+    return found
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_every_object_is_valid_for_k3s(rendered: dict[str, Docs], overlay: str) -> None:
+    for document in rendered[overlay]:
+        if group_of(document) in BUILT_IN_GROUPS - {"helm.cattle.io"}:
+            kubernetes_validate.validate(document, K3S_KUBERNETES, strict=True)
+
+
+def test_every_custom_resource_is_valid_against_its_operators_schema(
+    rendered: dict[str, Docs],
+) -> None:
+    """ServiceMonitor, PrometheusRule, CloudNativePG Cluster and ScaledObject against the
+    schemas generated from their CRDs (npm @kubernetes-models/*, run by Node)."""
+    if shutil.which("node") is None or not (CRD_SCHEMAS / "node_modules").is_dir():
+        pytest.fail("the CRD schemas are not installed: run `make crd-schemas` (needs Node.js 20+)")
+    custom = [
+        d
+        for documents in rendered.values()
+        for d in documents
+        if group_of(d) not in BUILT_IN_GROUPS
+    ]
+    kinds = {d["kind"] for d in custom}
+    assert {"ServiceMonitor", "PrometheusRule", "Cluster", "ScaledObject"} <= kinds
+    answer = subprocess.run(
+        ["node", "validate.mjs"],
+        cwd=CRD_SCHEMAS,
+        input=json.dumps(custom),
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    verdicts = [json.loads(line) for line in answer.stdout.splitlines()]
+    assert len(verdicts) == len(custom)
+    assert [v for v in verdicts if v["errors"] is not None] == []
+
+
+def test_the_schema_check_catches_a_wrong_custom_resource() -> None:
+    wrong = [
+        {
+            "apiVersion": "monitoring.coreos.com/v1",
+            "kind": "ServiceMonitor",
+            "metadata": {"name": "wrong"},
+            "spec": {"selector": {}, "endpoints": [{"port": 8000}]},
+        }
+    ]
+    answer = subprocess.run(
+        ["node", "validate.mjs"],
+        cwd=CRD_SCHEMAS,
+        input=json.dumps(wrong),
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert "port must be string" in json.loads(answer.stdout)["errors"]
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_every_helmchart_is_one_the_helm_controller_can_install(
+    rendered: dict[str, Docs], overlay: str
+) -> None:
+    for chart in of_kind(rendered[overlay], "HelmChart"):
+        spec = chart["spec"]
+        assert chart["metadata"]["namespace"] == "kube-system"
+        assert set(spec) <= HELMCHART_FIELDS, set(spec) - HELMCHART_FIELDS
+        assert spec["repo"].startswith("https://") and spec["chart"] and spec["targetNamespace"]
+        assert isinstance(yaml.safe_load(spec.get("valuesContent", "{}")), dict)
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_every_service_selects_pods_and_targets_a_declared_port(
+    rendered: dict[str, Docs], overlay: str
+) -> None:
+    documents = rendered[overlay]
+    workloads = pod_specs(documents)
+    for service in of_kind(documents, "Service"):
+        selector = service["spec"]["selector"]
+        matching = [spec for _, labels, spec in workloads if selector.items() <= labels.items()]
+        assert matching, f"{service['metadata']['name']} selects no pods"
+        declared = {
+            p.get("name") or p["containerPort"]
+            for spec in matching
+            for c in spec["containers"]
+            for p in c.get("ports", [])
+        } | {
+            p["containerPort"]
+            for spec in matching
+            for c in spec["containers"]
+            for p in c.get("ports", [])
+        }
+        for port in service["spec"]["ports"]:
+            assert port["targetPort"] in declared, (service["metadata"]["name"], port)
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_the_autoscaler_scales_an_api_whose_containers_request_cpu(
+    rendered: dict[str, Docs], overlay: str
+) -> None:
+    documents = rendered[overlay]
+    deployments = {d["metadata"]["name"]: d for d in of_kind(documents, "Deployment")}
+    scaled = [h["spec"]["scaleTargetRef"] for h in of_kind(documents, "HorizontalPodAutoscaler")]
+    scaled += [s["spec"]["scaleTargetRef"] for s in of_kind(documents, "ScaledObject")]
+    assert scaled, "nothing autoscales the API"
+    for target in scaled:
+        deployment = deployments[target["name"]]
+        spec = deployment["spec"]["template"]["spec"]
+        for container in spec["containers"] + spec.get("initContainers", []):
+            assert container["resources"]["requests"]["cpu"], container["name"]
+
+
+def test_nodeport_30080_in_multi_node_and_anti_affinity(rendered: dict[str, Docs]) -> None:
+    service = next(
+        s
+        for s in of_kind(rendered["multi-node"], "Service")
+        if s["metadata"]["name"] == "sugang-api"
+    )
+    assert service["spec"]["type"] == "NodePort"
+    assert service["spec"]["ports"][0]["nodePort"] == 30080
+    api = next(
+        d
+        for d in of_kind(rendered["multi-node"], "Deployment")
+        if d["metadata"]["name"] == "sugang-api"
+    )
+    assert api["spec"]["template"]["spec"]["affinity"]["podAntiAffinity"]
+
+
+def test_ha_runs_the_database_on_cloudnativepg_and_redis_with_a_replica(
+    rendered: dict[str, Docs],
+) -> None:
+    documents = rendered["ha"]
+    assert not of_kind(documents, "StatefulSet")
+    cluster = of_kind(documents, "Cluster")[0]
+    assert cluster["spec"]["instances"] == 3
+    assert {d["metadata"]["name"] for d in of_kind(documents, "Deployment")} >= {
+        "sugang-redis",
+        "sugang-redis-replica",
+    }
+    config = next(
+        c for c in of_kind(documents, "ConfigMap") if c["metadata"]["name"] == "sugang-config"
+    )
+    assert config["data"]["POSTGRES_HOST"] == f"{cluster['metadata']['name']}-rw"
+    for _, _, spec in pod_specs(documents):
+        for container in spec["containers"] + spec.get("initContainers", []):
+            for env in container.get("env", []):
+                if env["name"] == "POSTGRES_PASSWORD":
+                    assert env["valueFrom"]["secretKeyRef"] == {
+                        "name": "sugang-db-app",
+                        "key": "password",
+                    }
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_every_container_is_pinned_bounded_and_unprivileged(
+    rendered: dict[str, Docs], overlay: str
+) -> None:
+    for name, _, spec in pod_specs(rendered[overlay]):
+        assert spec["securityContext"]["runAsNonRoot"] is True, name
+        for container in spec["containers"] + spec.get("initContainers", []):
+            image = container["image"]
+            assert ":" in image.rsplit("/", 1)[-1] and not image.endswith(":latest"), image
+            assert container["resources"]["requests"] and container["resources"]["limits"]
+            context = container["securityContext"]
+            assert (
+                context["allowPrivilegeEscalation"] is False and context["readOnlyRootFilesystem"]
+            )
+            assert context["capabilities"]["drop"] == ["ALL"]
+    for cluster in of_kind(rendered[overlay], "Cluster"):
+        assert not cluster["spec"]["imageName"].endswith(":latest")
+    for chart in of_kind(rendered[overlay], "HelmChart"):
+        assert re.fullmatch(r"\d+\.\d+\.\d+", chart["spec"]["version"]), chart["metadata"]["name"]
+
+
+async def test_the_api_reports_its_node_and_pod_and_its_probes_answer(
+    rendered: dict[str, Docs], services: Services
+) -> None:
+    api = next(
+        d
+        for d in of_kind(rendered["multi-node"], "Deployment")
+        if d["metadata"]["name"] == "sugang-api"
+    )
+    container = api["spec"]["template"]["spec"]["containers"][0]
+    env = {e["name"]: e for e in container["env"]}
+    assert env["NODE_NAME"]["valueFrom"]["fieldRef"]["fieldPath"] == "spec.nodeName"
+    assert env["POD_NAME"]["valueFrom"]["fieldRef"]["fieldPath"] == "metadata.name"
+    app = create_app(services=services)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as c:
+        for probe in ("readinessProbe", "livenessProbe"):
+            answer = await c.get(container[probe]["httpGet"]["path"])
+            assert answer.status_code == 200, (probe, answer.text)
+    assert container["readinessProbe"]["httpGet"]["path"] == "/readyz"
+    assert container["livenessProbe"]["httpGet"]["path"] == "/healthz"
+    assert container["lifecycle"]["preStop"]
+    assert api["spec"]["template"]["spec"]["topologySpreadConstraints"]
+
+
+def test_the_ingress_is_traefik_and_reaches_the_api(rendered: dict[str, Docs]) -> None:
+    documents = rendered["single-node"]
+    ingress = of_kind(documents, "Ingress")[0]
+    assert ingress["spec"]["ingressClassName"] == "traefik"
+    backend = ingress["spec"]["rules"][0]["http"]["paths"][0]["backend"]["service"]
+    service = next(
+        s for s in of_kind(documents, "Service") if s["metadata"]["name"] == backend["name"]
+    )
+    assert backend["port"]["name"] in {p["name"] for p in service["spec"]["ports"]}
+
+
+def test_the_servicemonitor_scrapes_the_api_service(rendered: dict[str, Docs]) -> None:
+    documents = rendered["multi-node"]
+    monitor = of_kind(documents, "ServiceMonitor")[0]
+    service = next(
+        s for s in of_kind(documents, "Service") if s["metadata"]["name"] == "sugang-api"
+    )
+    assert (
+        monitor["spec"]["selector"]["matchLabels"].items() <= service["metadata"]["labels"].items()
+    )
+    assert monitor["spec"]["endpoints"][0]["port"] in {p["name"] for p in service["spec"]["ports"]}
+    assert monitor["spec"]["endpoints"][0]["path"] == "/metrics"
+
+
+async def test_alerts_and_dashboard_read_only_metrics_the_app_exports(
+    rendered: dict[str, Docs], services: Services, factory: Factory
+) -> None:
+    app = create_app(services=services)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as c:
+        # a term in rush mode with a section, an enrollment and a queued student, so that
+        # every family (the room's and the seats' scrape-time gauges too) has a sample
+        term = await factory.term()
+        section = await factory.section(term, capacity=5)
+        admin = await login(c, await factory.staff())
+        await c.post(
+            "/api/v1/enrollments",
+            json={"section_id": section},
+            headers=await login_student(c, factory, "2026000001"),
+        )
+        opened = await c.patch(
+            f"/api/v1/admin/terms/{term}/waiting-room", json={"rush_mode": True}, headers=admin
+        )
+        assert opened.status_code == 200, opened.text
+        await c.post("/api/v1/queue/tickets", headers=await login_student(c, factory, "2026000002"))
+        exposition = (await c.get("/metrics")).text
+    exported = exposition_labels(exposition)
+    queries = [
+        *(
+            r["expr"]
+            for overlay in ("multi-node", "keda")
+            for g in of_kind(rendered[overlay], "PrometheusRule")[0]["spec"]["groups"]
+            for r in g["rules"]
+        ),
+        *(
+            target["expr"]
+            for panel in dashboard(rendered["multi-node"])["panels"]
+            for target in panel.get("targets", [])
+        ),
+        *(
+            trigger["metadata"]["query"]
+            for scaler in of_kind(rendered["keda"], "ScaledObject")
+            for trigger in scaler["spec"]["triggers"]
+            if trigger["type"] == "prometheus"
+        ),
+    ]
+    selectors = [found for query in queries for found in selectors_in(promql_parser.parse(query))]
+    assert {name for name, _, _ in selectors} >= {"sugang_waiting_room_depth"}
+    for name, labels, aggregation in selectors:
+        if name in CLUSTER_METRICS:
+            continue
+        assert name in exported, f"{name} is not exported by the app"
+        assert labels - TARGET_LABELS <= exported[name], (name, labels - exported[name])
+        if name in ROOM_WIDE:
+            # every replica reports the same shared value: a sum over pods would count it
+            # once per replica (and make KEDA chase its own tail)
+            assert aggregation in {"max", "min"}, (name, aggregation)
+
+
+def dashboard(documents: Docs) -> dict[str, Any]:
+    config = next(
+        c
+        for c in of_kind(documents, "ConfigMap")
+        if c["metadata"]["name"] == "sugang-grafana-dashboard"
+    )
+    board: dict[str, Any] = json.loads(config["data"]["sugang.json"])
+    return board
+
+
+def exposition_labels(exposition: str) -> dict[str, set[str]]:
+    """Every sample name in a Prometheus exposition, with the label names it carries."""
+    found: dict[str, set[str]] = {}
+    for line in exposition.splitlines():
+        match = re.match(r"^(\w+)(?:\{(.*)\})? ", line)
+        if match and not line.startswith("#"):
+            labels = set(re.findall(r'(\w+)="', match.group(2) or ""))
+            found.setdefault(match.group(1), set()).update(labels)
+    return found
+
+
+def selectors_in(
+    expr: Any, aggregation: str | None = None
+) -> Iterator[tuple[str, set[str], str | None]]:
+    """(metric, label names matched, nearest enclosing aggregation) of every selector."""
+    if isinstance(expr, promql_parser.VectorSelector):
+        yield expr.name, {m.name for m in expr.matchers.matchers}, aggregation
+        return
+    if isinstance(expr, promql_parser.MatrixSelector):
+        yield from selectors_in(expr.vector_selector, aggregation)
+        return
+    if isinstance(expr, promql_parser.AggregateExpr):
+        aggregation = str(expr.op)
+    for child in ("lhs", "rhs", "expr"):
+        if hasattr(expr, child):
+            yield from selectors_in(getattr(expr, child), aggregation)
+    for argument in getattr(expr, "args", []) or []:
+        yield from selectors_in(argument, aggregation)
+
+
+async def login_student(c: httpx.AsyncClient, factory: Factory, number: str) -> dict[str, str]:
+    await factory.student(number=number)
+    return await login(c, number)
+
+
+def test_no_secret_value_is_committed() -> None:
+    tracked = subprocess.run(
+        ["git", "ls-files", "deploy"], cwd=ROOT, capture_output=True, text=True, check=True
+    ).stdout.split()
+    assert "deploy/k3s/base/secrets.env" not in tracked
+    example = (KIT / "base" / "secrets.env.example").read_text()
+    assert all(
+        line.endswith("=")
+        for line in example.splitlines()
+        if "=" in line and not line.startswith("#")
+    )
+    for path in tracked:
+        text = (ROOT / path).read_text()
+        assert "kind: Secret" not in text, f"{path} commits a Secret"
