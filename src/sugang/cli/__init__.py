@@ -2,7 +2,7 @@
 
 import typer
 
-from sugang.cli import bench, db, deploy, imports, registrar, seed, serve, users
+from sugang.cli import bench, cluster, db, deploy, imports, registrar, seed, serve, users
 
 app = typer.Typer(
     name="sugang",
@@ -18,6 +18,7 @@ app.add_typer(registrar.app, name="registrar")
 app.add_typer(imports.app, name="import")
 app.add_typer(bench.app, name="bench")
 app.command("deploy")(deploy.deploy_command)
+app.add_typer(cluster.app, name="cluster")
 
 
 def main() -> None:

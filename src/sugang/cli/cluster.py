@@ -1,0 +1,231 @@
+"""`sugang cluster check|plan|up|status|down`: bare Ubuntu machines to a K3s cluster over SSH,
+from one inventory file."""
+
+import asyncio
+from collections.abc import Coroutine
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+from rich.live import Live
+from rich.table import Table
+
+from sugang.cli.common import console, errors
+from sugang.cluster import runner
+from sugang.cluster.checks import Finding, Level, summary
+from sugang.cluster.inventory import Inventory, InventoryError, load
+from sugang.cluster.plan import LOAD_BALANCER, HostFacts, Plan, file_sha256, plan_up
+from sugang.cluster.ssh import HostError
+
+app = typer.Typer(
+    help="Build and run a K3s cluster on your machines over SSH.", no_args_is_help=True
+)
+T = TypeVar("T")
+
+InventoryOption = Annotated[
+    Path, typer.Option("--inventory", "-i", help="the inventory (see docs/cluster.md)")
+]
+COLOURS = {Level.PASS: "green", Level.WARN: "yellow", Level.FAIL: "red"}
+
+
+def _load(path: Path) -> Inventory:
+    try:
+        return load(path)
+    except InventoryError as error:
+        errors.print(f"[red]{error}[/red]")
+        raise typer.Exit(2) from None
+
+
+def _run(work: Coroutine[Any, Any, T]) -> T:
+    try:
+        return asyncio.run(work)
+    except HostError as error:
+        errors.print(f"[red]{error.host}[/red]: [bold]{error.step}[/bold] failed")
+        if error.output:
+            errors.print(error.output, markup=False, highlight=False, soft_wrap=True)
+        errors.print("Fix it and run the command again: it continues where it stopped.")
+        raise typer.Exit(1) from None
+
+
+def _report(host: str, what: str) -> None:
+    console.print(f"[cyan]{host:>16}[/cyan]  {what}", highlight=False)
+
+
+@app.command()
+def check(inventory: InventoryOption = Path("cluster.yaml")) -> None:
+    """Preflight every node in parallel: OS, CPU and memory, swap, time sync, unique
+    hostname/MAC/product_uuid, kernel modules, ports free and reachable, firewall, node IP."""
+    cluster = _load(inventory)
+    findings: dict[str, list[Finding]] = {n.name: [] for n in cluster.nodes}
+
+    def table() -> Table:
+        grid = Table(title=f"preflight: {inventory}")
+        for column in ("node", "role", "address", "pass", "warn", "fail"):
+            grid.add_column(column)
+        for node in cluster.nodes:
+            counts = summary(findings[node.name])
+            done = bool(findings[node.name])
+            grid.add_row(
+                node.name,
+                node.role,
+                node.address,
+                *(
+                    f"[{COLOURS[level]}]{counts[level]}[/]" if done else "…"
+                    for level in (Level.PASS, Level.WARN, Level.FAIL)
+                ),
+            )
+        return grid
+
+    with Live(table(), console=console, auto_refresh=False) as live:
+
+        def heard(name: str, new: list[Finding]) -> None:
+            findings[name].extend(new)
+            live.update(table(), refresh=True)
+
+        every = _run(runner.check(cluster, heard))
+    for finding in every:
+        if finding.level is not Level.PASS:
+            colour = COLOURS[finding.level]
+            console.print(
+                f"[{colour}]{finding.level.upper()}[/] {finding.node} {finding.check}: "
+                f"{finding.detail}" + (f"\n      fix: {finding.fix}" if finding.fix else ""),
+                highlight=False,
+            )
+    failed = summary(every)[Level.FAIL]
+    if failed:
+        console.print(f"[red]{failed} check(s) failed[/red]: fix them before `sugang cluster up`")
+        raise typer.Exit(1)
+    console.print("[green]ready for `sugang cluster up`[/green]")
+
+
+@app.command()
+def plan(
+    inventory: InventoryOption = Path("cluster.yaml"),
+    offline: Annotated[
+        bool, typer.Option(help="plan as for fresh machines, without connecting")
+    ] = False,
+) -> None:
+    """Print what `up` would run on which host, in order, and the files it would write.
+    Nothing is changed. The join token is never shown."""
+    cluster = _load(inventory)
+    if offline:
+        facts = {n.name: HostFacts() for n in cluster.nodes} | {LOAD_BALANCER: HostFacts()}
+        airgap = cluster.cluster.airgap
+        steps = plan_up(cluster, facts, None, file_sha256(airgap.k3s_binary) if airgap else None)
+    else:
+        names = [n.name for n in cluster.nodes] + ([LOAD_BALANCER] if cluster.load_balancer else [])
+
+        async def current() -> tuple[Plan, str | None]:
+            async with runner.connected(cluster, names) as hosts:
+                return await runner.current_plan(cluster, hosts)
+
+        steps, token = _run(current())
+        del token  # the plan shows joiners' configs with the token redacted
+    print_plan(steps)
+
+
+def print_plan(steps: Plan) -> None:
+    number = 0
+    for stage, parallel, stage_steps in steps.stages:
+        console.rule(f"{stage}" + (" (in parallel)" if parallel else ""))
+        for step in stage_steps:
+            number += 1
+            state = "" if step.changes or step.commands else " [dim](nothing to do)[/dim]"
+            console.print(
+                f"{number:>2}. [cyan]{step.host}[/cyan]: [bold]{step.action}[/bold]"
+                f" — {step.why}{state}",
+                highlight=False,
+                soft_wrap=True,
+            )
+            for upload in step.uploads:
+                console.print(f"      upload {upload.local} → {upload.remote} ({upload.mode})")
+            for file in step.files:
+                console.print(f"      write {file.path} ({file.mode}):", highlight=False)
+                content = _redact_token(file.content) if file.secret else file.content
+                for line in content.rstrip("\n").splitlines():
+                    console.print(
+                        f"        │ {line}", markup=False, highlight=False, soft_wrap=True
+                    )
+            for command in step.commands:
+                console.print(
+                    f"      run (as root): {command}", markup=False, highlight=False, soft_wrap=True
+                )
+    changes = len(steps.changes)
+    console.print(f"{changes} step(s) would change something" if changes else "nothing to change")
+
+
+def _redact_token(content: str) -> str:
+    return "\n".join(
+        "token: <the join token, from the first server>" if line.startswith("token:") else line
+        for line in content.splitlines()
+    )
+
+
+@app.command()
+def up(
+    inventory: InventoryOption = Path("cluster.yaml"),
+    kubeconfig: Annotated[
+        Path | None,
+        typer.Option(
+            help="kubeconfig to merge the cluster into [default: $KUBECONFIG or ~/.kube/config]"
+        ),
+    ] = None,
+    timeout: Annotated[
+        float, typer.Option(min=10, help="seconds to wait for the API and nodes")
+    ] = 300,
+) -> None:
+    """Install or update K3s on every node: the first server, then the other servers, the
+    load balancer, the agents (in parallel); merge the kubeconfig; list the nodes. Rerun it
+    any time: what is already right is left alone."""
+    cluster = _load(inventory)
+    path = kubeconfig or runner.default_kubeconfig()
+    result = _run(runner.up(cluster, _report, path, timeout))
+    print_nodes(result.nodes)
+    if not result.changed and not result.kubeconfig_changed:
+        console.print("[green]nothing changed[/green]: the cluster already matches the inventory")
+    else:
+        console.print(f"[green]{len(result.changed)} host(s) changed[/green]")
+    console.print(f"kubectl --kubeconfig {path} --context {cluster.cluster.name} get nodes")
+
+
+def print_nodes(nodes: list[runner.NodeStatus]) -> None:
+    grid = Table()
+    for column in ("NAME", "STATUS", "ROLES", "VERSION", "INTERNAL-IP"):
+        grid.add_column(column)
+    for node in sorted(nodes, key=lambda n: n.name):
+        status = "[green]Ready[/green]" if node.ready else "[red]NotReady[/red]"
+        grid.add_row(node.name, status, node.roles, node.version, node.internal_ip)
+    console.print(grid)
+
+
+@app.command()
+def status(inventory: InventoryOption = Path("cluster.yaml")) -> None:
+    """The nodes as the Kubernetes API sees them (asked on a server over SSH)."""
+    cluster = _load(inventory)
+    nodes = _run(runner.status(cluster))
+    print_nodes(nodes)
+    known = {n.name for n in nodes}
+    missing = [n.name for n in cluster.nodes if n.name not in known]
+    if missing:
+        console.print(f"[yellow]not in the cluster yet[/yellow]: {', '.join(missing)}")
+    if missing or not all(n.ready for n in nodes):
+        raise typer.Exit(1)
+
+
+@app.command()
+def down(
+    inventory: InventoryOption = Path("cluster.yaml"),
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="do not ask")] = False,
+    stop_only: Annotated[
+        bool, typer.Option(help="stop K3s (k3s-killall.sh) but keep it installed")
+    ] = False,
+) -> None:
+    """Uninstall K3s from every node, agents first (the cluster and its data are deleted)."""
+    cluster = _load(inventory)
+    what = "stop K3s on" if stop_only else "UNINSTALL K3s and delete all cluster data on"
+    if not yes and not typer.confirm(
+        f"{what} {len(cluster.nodes)} node(s): {', '.join(n.name for n in cluster.nodes)}?"
+    ):
+        raise typer.Exit(1)
+    _run(runner.down(cluster, _report, stop_only))
+    console.print("[green]done[/green]")

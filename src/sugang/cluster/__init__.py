@@ -1,0 +1,1 @@
+"""`sugang cluster`: bare Ubuntu machines to a K3s cluster over SSH."""

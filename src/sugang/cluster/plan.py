@@ -1,0 +1,302 @@
+"""What `sugang cluster up` will do, host by host and in order, from the inventory and what
+the hosts report (their facts). Pure: the same inventory and facts give the same plan, which
+is how a second run knows there is nothing to do and a rerun continues where one stopped."""
+
+import hashlib
+import shlex
+from dataclasses import dataclass, field
+from enum import StrEnum
+from pathlib import Path
+
+from sugang.cluster.inventory import Inventory, Node, Role
+from sugang.cluster.render import (
+    HAPROXY_CONFIG,
+    K3S_CONFIG,
+    NGINX_INCLUDE,
+    NGINX_MAIN_CONFIG,
+    NGINX_STREAM_CONFIG,
+    haproxy_config,
+    k3s_config,
+    nginx_stream,
+    to_yaml,
+)
+
+K3S_BINARY = "/usr/local/bin/k3s"
+INSTALL_SCRIPT = "/usr/local/bin/k3s-install.sh"
+LOAD_BALANCER = "load-balancer"
+# Stands in for the join token in a plan made before the first server exists; `up` plans
+# again once it has read the real one.
+TOKEN_PLACEHOLDER = "<the join token, read from the first server>"
+PORTS = {
+    Role.SERVER: ["6443/tcp", "10250/tcp", "8472/udp", "2379:2380/tcp"],
+    Role.AGENT: ["10250/tcp", "8472/udp"],
+}
+
+
+class Action(StrEnum):
+    INSTALL = "install K3s"
+    WAIT_API = "wait for the API"
+    READ_TOKEN = "read the join token"
+    FIREWALL = "open the firewall"
+    LOAD_BALANCER = "configure the load balancer"
+    KUBECONFIG = "fetch the kubeconfig"
+    NODES = "list the nodes"
+
+
+@dataclass(frozen=True)
+class HostFacts:
+    """What a host reports before anything is changed."""
+
+    k3s_version: str | None = None
+    installed_as: Role | None = None
+    config_sha256: str | None = None
+    binary_sha256: str | None = None
+    ufw_active: bool = False
+    lb_config_sha256: str | None = None
+    lb_installed: bool = False
+    nginx_includes_stream: bool = False
+
+
+@dataclass(frozen=True)
+class FileWrite:
+    path: str
+    content: str
+    mode: str = "0644"
+    secret: bool = False
+
+
+@dataclass(frozen=True)
+class Upload:
+    local: Path
+    remote: str
+    mode: str = "0755"
+
+
+@dataclass(frozen=True)
+class Step:
+    host: str
+    action: Action
+    why: str
+    files: tuple[FileWrite, ...] = ()
+    uploads: tuple[Upload, ...] = ()
+    commands: tuple[str, ...] = ()
+    changes: bool = True
+
+
+@dataclass
+class Plan:
+    """Stages run in order; the steps of a stage marked parallel run at the same time."""
+
+    stages: list[tuple[str, bool, list[Step]]] = field(default_factory=list)
+
+    def add(self, stage: str, steps: list[Step], parallel: bool = False) -> None:
+        if steps:
+            self.stages.append((stage, parallel, steps))
+
+    @property
+    def steps(self) -> list[Step]:
+        return [step for _, _, steps in self.stages for step in steps]
+
+    @property
+    def changes(self) -> list[Step]:
+        return [step for step in self.steps if step.changes]
+
+
+def sha256(data: bytes | str) -> str:
+    return hashlib.sha256(data.encode() if isinstance(data, str) else data).hexdigest()
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def plan_up(
+    inventory: Inventory,
+    facts: dict[str, HostFacts],
+    token: str | None,
+    binary_sha256: str | None = None,
+) -> Plan:
+    """The steps of `up`. `token` is the first server's join token when it already runs
+    (read before planning, never printed); joiners' configs need it."""
+    plan = Plan()
+    first = inventory.first_server
+    plan.add(
+        "first server",
+        [
+            _install(inventory, first, facts[first.name], token, binary_sha256),
+            Step(
+                first.name,
+                Action.WAIT_API,
+                "the API answers /readyz",
+                commands=("k3s kubectl get --raw=/readyz",),
+                changes=False,
+            ),
+            Step(
+                first.name,
+                Action.READ_TOKEN,
+                "joining nodes need it (it is never printed)",
+                commands=("cat /var/lib/rancher/k3s/server/node-token",),
+                changes=False,
+            ),
+        ],
+    )
+    others = [s for s in inventory.servers if s != first]
+    plan.add(
+        "servers",
+        [_install(inventory, s, facts[s.name], token, binary_sha256) for s in others],
+    )
+    if inventory.load_balancer:
+        plan.add("load balancer", _load_balancer(inventory, facts[LOAD_BALANCER]))
+    plan.add(
+        "agents",
+        [_install(inventory, a, facts[a.name], token, binary_sha256) for a in inventory.agents],
+        parallel=True,
+    )
+    plan.add(
+        "firewall",
+        [_firewall(inventory, n) for n in inventory.nodes if facts[n.name].ufw_active],
+        parallel=True,
+    )
+    plan.add(
+        "kubeconfig",
+        [
+            Step(
+                first.name,
+                Action.KUBECONFIG,
+                f"server set to {inventory.api_url}, context {inventory.cluster.name!r}",
+                commands=("cat /etc/rancher/k3s/k3s.yaml",),
+                changes=False,
+            ),
+            Step(
+                first.name,
+                Action.NODES,
+                "every node registered and ready",
+                commands=("k3s kubectl get nodes -o json",),
+                changes=False,
+            ),
+        ],
+    )
+    return plan
+
+
+def _install(
+    inventory: Inventory,
+    node: Node,
+    facts: HostFacts,
+    token: str | None,
+    binary_sha256: str | None,
+) -> Step:
+    role = node.role
+    needs_token = not (role is Role.SERVER and node == inventory.first_server)
+    waiting_for_token = needs_token and token is None
+    content = to_yaml(
+        k3s_config(inventory, node, TOKEN_PLACEHOLDER if waiting_for_token else token)
+    )
+    reasons = []
+    if facts.installed_as is None:
+        reasons.append("K3s is not installed")
+    elif facts.installed_as is not role:
+        reasons.append(f"installed as {facts.installed_as}, the inventory says {role}")
+    elif waiting_for_token or facts.config_sha256 != sha256(content):
+        reasons.append(f"{K3S_CONFIG} differs")
+    uploads: list[Upload] = []
+    options = inventory.cluster
+    if options.airgap:
+        if facts.binary_sha256 != binary_sha256:
+            uploads.append(Upload(options.airgap.k3s_binary, K3S_BINARY))
+            if facts.installed_as is not None:
+                reasons.append("the k3s binary differs")
+        if reasons:
+            uploads.append(Upload(options.airgap.install_script, INSTALL_SCRIPT))
+        install = f"INSTALL_K3S_SKIP_DOWNLOAD=true INSTALL_K3S_EXEC={role} sh {INSTALL_SCRIPT}"
+    else:
+        if options.k3s_version and facts.k3s_version != options.k3s_version:
+            reasons.append(f"K3s {facts.k3s_version or 'absent'}, wanted {options.k3s_version}")
+        pin = (
+            f"INSTALL_K3S_VERSION={shlex.quote(options.k3s_version)}"
+            if options.k3s_version
+            else f"INSTALL_K3S_CHANNEL={shlex.quote(options.channel)}"
+        )
+        install = f"curl -sfL https://get.k3s.io | {pin} INSTALL_K3S_EXEC={role} sh -s -"
+    if not reasons:
+        return Step(node.name, Action.INSTALL, "up to date", changes=False)
+    config = FileWrite(K3S_CONFIG, content, mode="0600", secret=needs_token)
+    return Step(
+        node.name,
+        Action.INSTALL,
+        "; ".join(reasons),
+        files=(config,),
+        uploads=tuple(uploads),
+        commands=(install,),
+    )
+
+
+def _load_balancer(inventory: Inventory, facts: HostFacts) -> list[Step]:
+    lb = inventory.load_balancer
+    assert lb is not None
+    if lb.kind == "nginx":
+        content, path = nginx_stream(inventory), NGINX_STREAM_CONFIG
+        package = "nginx libnginx-mod-stream"
+        commands = [] if facts.nginx_includes_stream else [_append_include()]
+        commands += ["nginx -t", _reload("nginx")]
+    else:
+        content, path = haproxy_config(inventory), HAPROXY_CONFIG
+        package = "haproxy"
+        commands = [f"haproxy -c -f {HAPROXY_CONFIG}", _reload("haproxy")]
+    same = facts.lb_config_sha256 == sha256(content) and facts.lb_installed
+    if same and (lb.kind == "haproxy" or facts.nginx_includes_stream):
+        return [Step(LOAD_BALANCER, Action.LOAD_BALANCER, "up to date", changes=False)]
+    if not facts.lb_installed:
+        commands.insert(0, f"DEBIAN_FRONTEND=noninteractive apt-get install -y -q {package}")
+    return [
+        Step(
+            LOAD_BALANCER,
+            Action.LOAD_BALANCER,
+            f"{lb.kind} on {lb.endpoint}:6443 in front of {len(inventory.servers)} servers",
+            files=(FileWrite(path, content),),
+            commands=tuple(commands),
+        )
+    ]
+
+
+def _append_include() -> str:
+    return (
+        f"grep -qxF {shlex.quote(NGINX_INCLUDE)} {NGINX_MAIN_CONFIG} || "
+        f"echo {shlex.quote(NGINX_INCLUDE)} >> {NGINX_MAIN_CONFIG}"
+    )
+
+
+def _reload(service: str) -> str:
+    """systemd's reload where systemd runs; otherwise the daemon's own signal or a start."""
+    control = "nginx -s reload" if service == "nginx" else "kill -USR2 $(cat /run/haproxy.pid)"
+    start = (
+        "nginx"
+        if service == "nginx"
+        else "haproxy -D -f /etc/haproxy/haproxy.cfg -p /run/haproxy.pid"
+    )
+    return (
+        f"if systemctl is-system-running >/dev/null 2>&1 || [ -d /run/systemd/system ]; then "
+        f"systemctl enable --now {service} && systemctl reload {service}; "
+        f"elif [ -s /run/{service}.pid ] && kill -0 $(cat /run/{service}.pid) 2>/dev/null; then "
+        f"{control}; else {start}; fi"
+    )
+
+
+def _firewall(inventory: Inventory, node: Node) -> Step:
+    """ufw rules for K3s between the nodes (and the pod and service networks), as K3s's
+    docs ask for when ufw is on."""
+    peers = sorted({str(n.node_ip) for n in inventory.nodes} - {str(node.node_ip)})
+    rules = [
+        f"ufw allow from {peer} to any port {port.split('/')[0]} proto {port.split('/')[1]}"
+        for peer in peers
+        for port in PORTS[node.role]
+    ]
+    rules += ["ufw allow from 10.42.0.0/16 to any", "ufw allow from 10.43.0.0/16 to any"]
+    if node.role is Role.SERVER:
+        rules.append("ufw allow 6443/tcp")
+    # ufw skips rules it already has, so this step changes nothing on a second run
+    return Step(node.name, Action.FIREWALL, "ufw is active", commands=tuple(rules), changes=False)

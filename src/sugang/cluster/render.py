@@ -1,0 +1,174 @@
+"""The files `sugang cluster` writes: each node's K3s config, the load balancer's config, and
+the kubeconfig it merges on the operator's machine. Pure functions of the inventory."""
+
+from typing import Any
+
+import yaml
+
+from sugang.cluster.inventory import API_PORT, Inventory, Node, Role, bracket
+
+K3S_CONFIG = "/etc/rancher/k3s/config.yaml"
+NODE_TOKEN = "/var/lib/rancher/k3s/server/node-token"
+K3S_KUBECONFIG = "/etc/rancher/k3s/k3s.yaml"
+NGINX_STREAM_CONFIG = "/etc/nginx/sugang-k3s-stream.conf"
+NGINX_MAIN_CONFIG = "/etc/nginx/nginx.conf"
+HAPROXY_CONFIG = "/etc/haproxy/haproxy.cfg"
+MANAGED = "# Written by `sugang cluster up`; changes here are overwritten on the next run."
+
+
+def k3s_config(inventory: Inventory, node: Node, token: str | None) -> dict[str, Any]:
+    """/etc/rancher/k3s/config.yaml for one node. The token goes into this file (mode 0600)
+    rather than onto a command line, so no process list ever shows it."""
+    options = inventory.cluster
+    config: dict[str, Any] = {"node-name": node.name, "node-ip": str(node.node_ip)}
+    if node.external_address:
+        config["node-external-ip"] = node.external_address
+    first = inventory.first_server
+    if node.role is Role.SERVER:
+        if node == first:
+            if options.ha:
+                config["cluster-init"] = True
+        else:
+            config["server"] = f"https://{bracket(str(first.node_ip))}:{API_PORT}"
+            config["token"] = _required(token)
+        config["tls-san"] = tls_sans(inventory, node)
+        config["write-kubeconfig-mode"] = "0600"
+        if options.flannel_backend != "vxlan":
+            config["flannel-backend"] = options.flannel_backend
+        if options.disable:
+            config["disable"] = list(options.disable)
+        config |= flags_to_config(options.server_args)
+    else:
+        config["server"] = inventory.api_url
+        config["token"] = _required(token)
+        config |= flags_to_config(options.agent_args)
+    return config
+
+
+def _required(token: str | None) -> str:
+    if not token:
+        raise ValueError("the join token is read from the first server before anyone joins")
+    return token
+
+
+def tls_sans(inventory: Inventory, node: Node) -> list[str]:
+    """Names the API certificate must carry beyond the node's own (K3s adds its IP and
+    hostname): the API endpoint, the extra names, the node's external address."""
+    names = [inventory.api_endpoint, *inventory.cluster.tls_san]
+    if node.external_address:
+        names.append(node.external_address)
+    return list(dict.fromkeys(n for n in names if n != str(node.node_ip)))
+
+
+def flags_to_config(flags: list[str]) -> dict[str, Any]:
+    """["--kube-apiserver-arg=a=b", "--node-label=x=y", "--node-label=z=w", "--selinux"] as
+    K3s's config file keys (repeated flags become lists, bare flags true)."""
+    config: dict[str, Any] = {}
+    for flag in flags:
+        key, has_value, value = flag.removeprefix("--").partition("=")
+        item: Any = value if has_value else True
+        if key in config:
+            previous = config[key]
+            config[key] = [*previous, item] if isinstance(previous, list) else [previous, item]
+        else:
+            config[key] = item
+    return config
+
+
+def to_yaml(config: dict[str, Any]) -> str:
+    return MANAGED + "\n" + yaml.safe_dump(config, sort_keys=False, default_flow_style=False)
+
+
+def redacted(text: str, token: str | None) -> str:
+    return text.replace(token, "<the cluster token>") if token else text
+
+
+def nginx_stream(inventory: Inventory) -> str:
+    """An nginx `stream` block in front of the servers: least_conn, and passive health checks
+    (open-source nginx marks a server failed after max_fails refused connections)."""
+    servers = "\n".join(
+        f"        server {bracket(str(s.node_ip))}:{API_PORT} max_fails=3 fail_timeout=10s;"
+        for s in inventory.servers
+    )
+    return f"""{MANAGED}
+# The K3s API of cluster {inventory.cluster.name!r}, balanced over its servers.
+stream {{
+    upstream k3s_servers {{
+        least_conn;
+{servers}
+    }}
+    server {{
+        listen {API_PORT};
+        proxy_pass k3s_servers;
+        proxy_connect_timeout 5s;
+        # kubectl watches and the agents' tunnels are long-lived connections
+        proxy_timeout 30m;
+    }}
+}}
+"""
+
+
+NGINX_INCLUDE = f"include {NGINX_STREAM_CONFIG};"
+
+
+def haproxy_config(inventory: Inventory) -> str:
+    """HAProxy in TCP mode: leastconn, and active health checks every 2 s."""
+    servers = "\n".join(
+        f"    server {s.name} {bracket(str(s.node_ip))}:{API_PORT} check" for s in inventory.servers
+    )
+    return f"""{MANAGED}
+# The K3s API of cluster {inventory.cluster.name!r}, balanced over its servers.
+global
+    log /dev/log local0
+    maxconn 20000
+    user haproxy
+    group haproxy
+
+defaults
+    mode tcp
+    log global
+    option tcplog
+    timeout connect 5s
+    # kubectl watches and the agents' tunnels are long-lived connections
+    timeout client 30m
+    timeout server 30m
+
+frontend k3s_api
+    bind *:{API_PORT}
+    default_backend k3s_servers
+
+backend k3s_servers
+    balance leastconn
+    option tcp-check
+    default-server inter 2s fall 3 rise 2
+{servers}
+"""
+
+
+def kubeconfig_for(k3s_yaml: str, inventory: Inventory) -> dict[str, Any]:
+    """The server's k3s.yaml with its server set to the API endpoint and every name
+    ("default") set to the cluster's name, so it can sit beside other clusters."""
+    config: dict[str, Any] = yaml.safe_load(k3s_yaml)
+    name = inventory.cluster.name
+    cluster = config["clusters"][0]
+    cluster["name"] = name
+    cluster["cluster"]["server"] = inventory.api_url
+    config["users"][0]["name"] = name
+    context = config["contexts"][0]
+    context["name"] = name
+    context["context"] = {**context["context"], "cluster": name, "user": name}
+    config["current-context"] = name
+    return config
+
+
+def merge_kubeconfig(existing: dict[str, Any] | None, new: dict[str, Any]) -> dict[str, Any]:
+    """`new`'s cluster, user and context added to `existing`, replacing entries of the same
+    name and leaving the others alone; the new context becomes the current one."""
+    merged: dict[str, Any] = dict(existing or {"apiVersion": "v1", "kind": "Config"})
+    for section in ("clusters", "users", "contexts"):
+        incoming = {entry["name"]: entry for entry in new[section]}
+        kept = [e for e in merged.get(section) or [] if e["name"] not in incoming]
+        merged[section] = kept + list(incoming.values())
+    merged.setdefault("preferences", {})
+    merged["current-context"] = new["current-context"]
+    return merged
