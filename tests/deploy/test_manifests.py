@@ -397,3 +397,49 @@ def test_no_secret_value_is_committed() -> None:
     for path in tracked:
         text = (ROOT / path).read_text()
         assert "kind: Secret" not in text, f"{path} commits a Secret"
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_an_autoscaled_deployment_leaves_its_replica_count_to_the_autoscaler(
+    rendered: dict[str, Docs], overlay: str
+) -> None:
+    """A redeploy during the rush must not reset the replicas the autoscaler chose."""
+    documents = rendered[overlay]
+    scaled = {
+        d["spec"]["scaleTargetRef"]["name"]
+        for d in documents
+        if d["kind"] in {"HorizontalPodAutoscaler", "ScaledObject"}
+    }
+    assert scaled == {"sugang-api"}
+    for deployment in of_kind(documents, "Deployment"):
+        if deployment["metadata"]["name"] in scaled:
+            assert "replicas" not in deployment["spec"]
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_postgres_accepts_every_pool_at_the_largest_scale(
+    rendered: dict[str, Docs], overlay: str
+) -> None:
+    """maxReplicas, plus one surge pod of a rollout, × workers × pool size, plus room for the
+    migration and an operator's psql, within max_connections."""
+    documents = rendered[overlay]
+    config = next(
+        c for c in of_kind(documents, "ConfigMap") if c["metadata"]["name"] == "sugang-config"
+    )
+    per_pod = int(config["data"]["SUGANG_WORKERS"]) * int(config["data"]["SUGANG_DB_POOL_SIZE"])
+    scalers = [
+        d["spec"].get("maxReplicas", d["spec"].get("maxReplicaCount"))
+        for d in documents
+        if d["kind"] in {"HorizontalPodAutoscaler", "ScaledObject"}
+    ]
+    needed = (max(scalers) + 1) * per_pod + 10
+    if of_kind(documents, "Cluster"):
+        limit = int(
+            of_kind(documents, "Cluster")[0]["spec"]["postgresql"]["parameters"]["max_connections"]
+        )
+    else:
+        args = of_kind(documents, "StatefulSet")[0]["spec"]["template"]["spec"]["containers"][0][
+            "args"
+        ]
+        limit = int(next(a.split("=")[1] for a in args if a.startswith("max_connections=")))
+    assert needed <= limit, (needed, limit)

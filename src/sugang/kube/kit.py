@@ -127,7 +127,7 @@ def render(kit: Path, overlay: str, image: str | None = None) -> Rendered:
             )
             target = Path(wrapper)
         answer = subprocess.run(
-            [kubectl_path(), "kustomize", "--load-restrictor", "LoadRestrictionsNone", str(target)],
+            [kubectl_path(), "kustomize", str(target)],
             capture_output=True,
             text=True,
             check=False,
