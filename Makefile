@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test lint format install dev services web web-test browser crd-schemas clean
+.PHONY: run test lint format install dev services web web-test browser crd-schemas cluster-hosts clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -42,6 +42,9 @@ web-test: frontend/node_modules/.installed
 browser:
 	bash scripts/test-browser.sh
 
+cluster-hosts:
+	bash scripts/test-cluster-hosts.sh
+
 ## Serve the embedded demo (SQLite) at http://127.0.0.1:8000
 run: install web
 	$(BIN)/sugang db upgrade
@@ -49,7 +52,7 @@ run: install web
 	$(BIN)/sugang serve --host 127.0.0.1 --port 8000
 
 ## Every test, on SQLite and PostgreSQL (started or installed here if missing)
-test: dev services web web-test browser crd-schemas
+test: dev services web web-test browser crd-schemas cluster-hosts
 	$(BIN)/python -m pytest
 
 services:

@@ -83,6 +83,7 @@ def check(inventory: InventoryOption = Path("cluster.yaml")) -> None:
             live.update(table(), refresh=True)
 
         every = _run(runner.check(cluster, heard))
+    console.print()
     for finding in every:
         if finding.level is not Level.PASS:
             colour = COLOURS[finding.level]

@@ -136,7 +136,9 @@ def judge_node(inventory: Inventory, node: Node, facts: dict[str, str]) -> list[
     add(
         "time sync",
         Level.PASS if ntp == "yes" else (Level.FAIL if etcd and ntp == "no" else Level.WARN),
-        {"yes": "synchronized", "no": "not synchronized"}.get(ntp, "unknown (no timedatectl)"),
+        {"yes": "synchronized", "no": "not synchronized"}.get(
+            ntp, "unknown (timedatectl gave no answer)"
+        ),
         "sudo timedatectl set-ntp true (etcd needs clocks in step)",
     )
     for module in ("overlay", "br_netfilter"):

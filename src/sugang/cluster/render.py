@@ -120,7 +120,7 @@ def haproxy_config(inventory: Inventory) -> str:
 # The K3s API of cluster {inventory.cluster.name!r}, balanced over its servers.
 global
     log /dev/log local0
-    maxconn 20000
+    maxconn 4096
     user haproxy
     group haproxy
 

@@ -66,10 +66,12 @@ LB_FACTS = {
 command -v nginx >/dev/null && echo installed=yes
 echo "config=$(sha256sum {NGINX_STREAM_CONFIG} 2>/dev/null | cut -d' ' -f1)"
 grep -qxF '{NGINX_INCLUDE}' {NGINX_MAIN_CONFIG} 2>/dev/null && echo included=yes
+true
 """,
     "haproxy": f"""
 command -v haproxy >/dev/null && echo installed=yes
 echo "config=$(sha256sum {HAPROXY_CONFIG} 2>/dev/null | cut -d' ' -f1)"
+true
 """,
 }
 

@@ -1,0 +1,52 @@
+#!/bin/sh
+# STAND-IN for K3s's install.sh (get.k3s.io), for sugang's tests only: NOT the real script.
+# Like the real one with INSTALL_K3S_SKIP_DOWNLOAD=true, it expects /usr/local/bin/k3s, writes
+# the kubectl link and the killall/uninstall scripts, and starts K3s (here: the stand-in's
+# daemon for a server; a join for an agent). It records how it was called.
+set -e
+mkdir -p /var/lib/rancher/stand-in
+{
+  echo "args=$*"
+  env | grep -E '^(INSTALL_K3S_|K3S_)' | sort
+  echo "---"
+} >> /var/lib/rancher/stand-in/install.log
+# what every process on the machine was called with, while this runs
+ps -eo args >> /var/lib/rancher/stand-in/ps.log
+# a test breaks a machine by leaving this file
+if [ -e /var/lib/rancher/stand-in/fail-next-install ]; then
+  echo "[ERROR]  simulated failure: $(cat /var/lib/rancher/stand-in/fail-next-install)" >&2
+  exit 1
+fi
+[ "$INSTALL_K3S_SKIP_DOWNLOAD" = true ] || { echo "stand-in: only the air-gapped path is played" >&2; exit 1; }
+[ -x /usr/local/bin/k3s ] || { echo "[ERROR]  /usr/local/bin/k3s is missing" >&2; exit 1; }
+[ -r /etc/rancher/k3s/config.yaml ] || { echo "stand-in: no config.yaml" >&2; exit 1; }
+ln -sf k3s /usr/local/bin/kubectl
+cat > /usr/local/bin/k3s-killall.sh <<'KILL'
+#!/bin/sh
+pidfile=/var/lib/rancher/k3s/stand-in.pid
+[ -s $pidfile ] && kill "$(cat $pidfile)" 2>/dev/null; rm -f $pidfile; true
+KILL
+chmod 755 /usr/local/bin/k3s-killall.sh
+role=${INSTALL_K3S_EXEC%% *}
+if [ "$role" = agent ]; then uninstall=k3s-agent-uninstall.sh; else uninstall=k3s-uninstall.sh; fi
+cat > /usr/local/bin/$uninstall <<UNINSTALL
+#!/bin/sh
+/usr/local/bin/k3s-killall.sh
+rm -rf /etc/rancher/k3s /var/lib/rancher/k3s
+rm -f /usr/local/bin/k3s /usr/local/bin/kubectl /usr/local/bin/k3s-killall.sh /usr/local/bin/$uninstall
+UNINSTALL
+chmod 755 /usr/local/bin/$uninstall
+/usr/local/bin/k3s-killall.sh
+if [ "$role" = agent ]; then
+  /usr/local/bin/k3s agent
+else
+  rm -f /var/lib/rancher/k3s/server/node-token
+  setsid /usr/local/bin/k3s server </dev/null >>/var/lib/rancher/stand-in/server.log 2>&1 &
+  for _ in $(seq 100); do
+    [ -s /var/lib/rancher/k3s/server/node-token ] && exit 0
+    sleep 0.1
+  done
+  echo "[ERROR]  k3s server did not start:" >&2
+  tail -n 5 /var/lib/rancher/stand-in/server.log >&2
+  exit 1
+fi

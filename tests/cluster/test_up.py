@@ -1,0 +1,204 @@
+"""`sugang cluster up` over real SSH to stand-in machines (network + mount namespaces with
+OpenSSH), installing the STAND-IN k3s (tests/cluster/stand_in: not K3s) through the air-gapped
+path. The assertions are on what reached each machine."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import yaml
+
+from tests.cluster.conftest import write_inventory
+from tests.cluster.lab import Lab, Machine
+
+SUGANG = Path(sys.executable).parent / "sugang"
+
+
+def sugang(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [str(SUGANG), "cluster", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "COLUMNS": "200", "KUBECONFIG": str(cwd / "kubeconfig")},
+        timeout=180,
+        check=False,
+    )
+
+
+def install_log(machine: Machine) -> str:
+    path = machine.path("/var/lib/rancher/stand-in/install.log")
+    return path.read_text() if path.exists() else ""
+
+
+def machine(lab: Lab, name: str) -> Machine:
+    return next(m for m in lab.machines if m.name == name)
+
+
+def test_a_server_and_two_agents_come_up_and_a_second_run_changes_nothing(
+    lab: Lab, tmp_path: Path
+) -> None:
+    write_inventory(lab, tmp_path / "cluster.yaml", servers=1, agents=2)
+
+    first = sugang("up", cwd=tmp_path)
+
+    assert first.returncode == 0, first.stdout + first.stderr
+    server, a1, a2 = (machine(lab, n) for n in ("s1", "a1", "a2"))
+    token = server.path("/var/lib/rancher/k3s/server/node-token").read_text().strip()
+    for agent in (a1, a2):
+        config = yaml.safe_load(agent.path("/etc/rancher/k3s/config.yaml").read_text())
+        assert config["server"] == f"https://{server.address}:6443"
+        assert config["token"] == token
+        assert config["node-ip"] == agent.address
+        assert oct(agent.path("/etc/rancher/k3s/config.yaml").stat().st_mode & 0o777) == "0o600"
+        assert "INSTALL_K3S_EXEC=agent" in install_log(agent)
+    assert "INSTALL_K3S_EXEC=server" in install_log(server)
+    assert "INSTALL_K3S_SKIP_DOWNLOAD=true" in install_log(server)
+    assert "token" not in yaml.safe_load(server.path("/etc/rancher/k3s/config.yaml").read_text())
+    assert token not in first.stdout + first.stderr
+    for name in ("s1", "a1", "a2"):
+        assert name in first.stdout and "Ready" in first.stdout
+    kubeconfig = yaml.safe_load((tmp_path / "kubeconfig").read_text())
+    assert kubeconfig["current-context"] == "lab"
+    assert kubeconfig["clusters"][0]["cluster"]["server"] == f"https://{server.address}:6443"
+    assert oct((tmp_path / "kubeconfig").stat().st_mode & 0o777) == "0o600"
+
+    second = sugang("up", cwd=tmp_path)
+
+    assert second.returncode == 0, second.stdout + second.stderr
+    assert "nothing changed" in second.stdout
+    assert install_log(server).count("args=") == 1
+    assert install_log(a1).count("args=") == 1
+
+
+def test_three_servers_behind_a_load_balancer(lab: Lab, tmp_path: Path, balancer: str) -> None:
+    write_inventory(
+        lab, tmp_path / "cluster.yaml", servers=3, agents=1, ha=True, load_balancer=balancer,
+        tls_san=["k3s.lab.example"],
+    )  # fmt: skip
+
+    answer = sugang("up", cwd=tmp_path)
+
+    assert answer.returncode == 0, answer.stdout + answer.stderr
+    s1, s2, s3, a1, lb = (machine(lab, n) for n in ("s1", "s2", "s3", "a1", "lb"))
+    token = s1.path("/var/lib/rancher/k3s/server/node-token").read_text().strip()
+    first = yaml.safe_load(s1.path("/etc/rancher/k3s/config.yaml").read_text())
+    assert first["cluster-init"] is True
+    assert first["tls-san"] == [lb.address, "k3s.lab.example"]
+    for joiner in (s2, s3):
+        config = yaml.safe_load(joiner.path("/etc/rancher/k3s/config.yaml").read_text())
+        assert config["server"] == f"https://{s1.address}:6443" and config["token"] == token
+        assert joiner.path("/var/lib/rancher/k3s/server/node-token").read_text().strip() == token
+    agent = yaml.safe_load(a1.path("/etc/rancher/k3s/config.yaml").read_text())
+    assert agent["server"] == f"https://{lb.address}:6443"
+    # the agent's join went through the real load balancer to a server, with the token
+    assert a1.path("/var/lib/rancher/k3s/agent/joined").exists()
+    if balancer == "nginx":
+        stream = lb.path("/etc/nginx/sugang-k3s-stream.conf").read_text()
+        assert "least_conn;" in stream
+        assert (
+            "include /etc/nginx/sugang-k3s-stream.conf;"
+            in lb.path("/etc/nginx/nginx.conf").read_text()
+        )
+    else:
+        assert "balance leastconn" in lb.path("/etc/haproxy/haproxy.cfg").read_text()
+    for server in (s1, s2, s3):
+        assert f"{server.address}:6443" in lb.run(f"cat /etc/{balancer}/*").stdout
+    kubeconfig = yaml.safe_load((tmp_path / "kubeconfig").read_text())
+    assert kubeconfig["clusters"][0]["cluster"]["server"] == f"https://{lb.address}:6443"
+    for name in ("s1", "s2", "s3", "a1"):
+        assert name in answer.stdout
+    assert answer.stdout.count("control-plane") == 3
+
+    again = sugang("up", cwd=tmp_path)
+    assert again.returncode == 0 and "nothing changed" in again.stdout, again.stdout
+
+
+def test_the_token_never_shows_in_output_logs_or_process_lists(lab: Lab, tmp_path: Path) -> None:
+    write_inventory(lab, tmp_path / "cluster.yaml", servers=1, agents=1)
+    answer = sugang("up", cwd=tmp_path)
+    assert answer.returncode == 0, answer.stderr
+    plan = sugang("plan", cwd=tmp_path)
+    token = machine(lab, "s1").path("/var/lib/rancher/k3s/server/node-token").read_text().strip()
+    assert token not in answer.stdout + answer.stderr + plan.stdout + plan.stderr
+    for host in lab.machines:
+        snapshot = host.path("/var/lib/rancher/stand-in/ps.log").read_text()
+        assert "INSTALL_K3S_EXEC" in snapshot  # the install's own command line was seen
+        assert token not in snapshot
+        assert token not in install_log(host)  # not in the installer's environment either
+        calls = host.path("/var/lib/rancher/stand-in/calls.jsonl").read_text().splitlines()
+        assert not any(json.loads(c)["token_in_argv"] for c in calls)
+
+
+def test_a_failed_run_names_the_host_and_a_rerun_continues(lab: Lab, tmp_path: Path) -> None:
+    write_inventory(lab, tmp_path / "cluster.yaml", servers=1, agents=2)
+    a2 = lab.machine("spare")  # started so that its address exists; a2 is broken below
+    del a2
+    broken = machine(lab, "a2")
+    marker = broken.path("/var/lib/rancher/stand-in/fail-next-install")
+    marker.parent.mkdir(parents=True, exist_ok=True)
+    marker.write_text("disk full")
+
+    failed = sugang("up", cwd=tmp_path)
+
+    assert failed.returncode == 1
+    assert "a2" in failed.stderr and "install K3s" in failed.stderr
+    assert "simulated failure: disk full" in failed.stderr
+    assert install_log(machine(lab, "a1")).count("args=") == 1
+
+    marker.unlink()
+    resumed = sugang("up", cwd=tmp_path)
+
+    assert resumed.returncode == 0, resumed.stdout + resumed.stderr
+    assert install_log(machine(lab, "s1")).count("args=") == 1
+    assert install_log(machine(lab, "a1")).count("args=") == 1
+    assert install_log(broken).count("args=") == 2
+    assert "1 host(s) changed" in resumed.stdout
+
+
+def test_a_node_added_to_the_inventory_joins_on_the_next_run(lab: Lab, tmp_path: Path) -> None:
+    path = tmp_path / "cluster.yaml"
+    inventory = write_inventory(lab, path, servers=1, agents=1)
+    assert sugang("up", cwd=tmp_path).returncode == 0
+    new = lab.machine("a2")
+    inventory["nodes"].append(
+        {"name": "a2", "address": new.address, "role": "agent", "node_ip": new.address}
+    )
+    path.write_text(yaml.safe_dump(inventory))
+
+    plan = sugang("plan", cwd=tmp_path)
+    assert "a2: install K3s — K3s is not installed" in plan.stdout
+    assert "s1: install K3s — up to date" in plan.stdout
+    assert "1 step(s) would change something" in plan.stdout
+
+    answer = sugang("up", cwd=tmp_path)
+
+    assert answer.returncode == 0, answer.stdout + answer.stderr
+    assert install_log(machine(lab, "s1")).count("args=") == 1
+    assert install_log(new).count("args=") == 1
+    status = sugang("status", cwd=tmp_path)
+    assert status.returncode == 0 and "a2" in status.stdout
+
+
+def test_down_removes_agents_first_then_servers(lab: Lab, tmp_path: Path) -> None:
+    write_inventory(lab, tmp_path / "cluster.yaml", servers=1, agents=2)
+    assert sugang("up", cwd=tmp_path).returncode == 0
+
+    refused = subprocess.run(
+        [str(SUGANG), "cluster", "down"], cwd=tmp_path, input="n\n", capture_output=True,
+        text=True, check=False,
+    )  # fmt: skip
+    assert refused.returncode == 1
+    assert machine(lab, "s1").path("/usr/local/bin/k3s").exists()
+
+    answer = sugang("down", "--yes", cwd=tmp_path)
+
+    assert answer.returncode == 0, answer.stdout + answer.stderr
+    lines = [line for line in answer.stdout.splitlines() if "uninstall" in line]
+    assert [line.split()[0] for line in lines][-1] == "s1"
+    assert "k3s-agent-uninstall.sh" in lines[0]
+    for host in lab.machines:
+        assert not host.path("/usr/local/bin/k3s").exists()
+        assert not host.path("/etc/rancher/k3s/config.yaml").exists()
