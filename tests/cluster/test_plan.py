@@ -71,7 +71,8 @@ def test_single_server_plan_installs_then_waits_reads_the_token_and_fetches_the_
     }
     assert "cluster-init" not in config and "token" not in config
     assert plan.steps[0].commands == (
-        "curl -sfL https://get.k3s.io | INSTALL_K3S_CHANNEL=stable INSTALL_K3S_EXEC=server sh -s -",
+        "curl -sfL https://get.k3s.io -o /usr/local/bin/k3s-install.sh && "
+        "INSTALL_K3S_CHANNEL=stable INSTALL_K3S_EXEC=server sh /usr/local/bin/k3s-install.sh",
     )
 
 

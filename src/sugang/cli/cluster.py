@@ -32,7 +32,7 @@ def _load(path: Path) -> Inventory:
     try:
         return load(path)
     except InventoryError as error:
-        errors.print(f"[red]{error}[/red]")
+        errors.print(str(error), style="red", markup=False, highlight=False)
         raise typer.Exit(2) from None
 
 

@@ -221,7 +221,11 @@ def _install(
             if options.k3s_version
             else f"INSTALL_K3S_CHANNEL={shlex.quote(options.channel)}"
         )
-        install = f"curl -sfL https://get.k3s.io | {pin} INSTALL_K3S_EXEC={role} sh -s -"
+        # downloaded first: a failed download must fail the step, not feed sh an empty script
+        install = (
+            f"curl -sfL https://get.k3s.io -o {INSTALL_SCRIPT} && "
+            f"{pin} INSTALL_K3S_EXEC={role} sh {INSTALL_SCRIPT}"
+        )
     if not reasons:
         return Step(node.name, Action.INSTALL, "up to date", changes=False)
     config = FileWrite(K3S_CONFIG, content, mode="0600", secret=needs_token)
