@@ -66,7 +66,6 @@ def test_single_server_plan_installs_then_waits_reads_the_token_and_fetches_the_
     assert config == {
         "node-name": "s1",
         "node-ip": "10.0.0.11",
-        "tls-san": [],
         "write-kubeconfig-mode": "0600",
     }
     assert "cluster-init" not in config and "token" not in config
@@ -167,6 +166,9 @@ def test_a_node_added_to_the_inventory_is_the_only_change() -> None:
         ({"cluster": {"flannel_backend": "udp"}}, "cluster.flannel_backend"),
         ({"cluster": {"server_args": ["--token=x"]}}, "sugang cluster sets this itself"),
         ({"cluster": {"airgap": {"k3s_binary": "no", "install_script": "no"}}}, "is not a file"),
+        ({"cluster": {"k3s_version": "v1.34.1+k3s1",
+                      "airgap": {"k3s_binary": __file__, "install_script": __file__}}},
+         "leave k3s_version out"),
         ({"load_balancer": {"address": "1.2.3.4"}, "cluster": {"api_endpoint": "5.6.7.8"}},
          "disagree"),
     ],
@@ -261,3 +263,57 @@ def test_the_kubeconfig_points_at_the_endpoint_and_merges_beside_other_clusters(
     assert [c["name"] for c in merged["contexts"]] == ["work", "sugang"]
     assert merged["current-context"] == "sugang"
     assert merge_kubeconfig(merged, new) == merged
+
+
+def test_ufw_is_opened_first_and_only_to_the_other_nodes_for_what_each_role_needs() -> None:
+    inv = inventory(servers=3, agents=1, **HA)
+    facts = {n.name: HostFacts(ufw_active=True) for n in inv.nodes} | {LOAD_BALANCER: HostFacts()}
+    plan = plan_up(inv, facts, TOKEN)
+    name, parallel, steps = plan.stages[0]
+    assert (name, parallel) == ("firewall", True)
+    rules = {step.host: step.commands for step in steps}
+    server, agent = rules["s1"], rules["a1"]
+    assert "ufw allow from 10.0.0.12 to any port 2379:2380 proto tcp" in server
+    assert "ufw allow from 10.0.0.21 to any port 6443 proto tcp" in server
+    assert "ufw allow from 10.0.0.5 to any port 6443 proto tcp" in server  # the LB
+    assert not any("10.0.0.5" in rule and "10250" in rule for rule in server)
+    assert not any("port 6443" in rule or "2379" in rule for rule in agent)
+    assert "ufw allow from 10.0.0.11 to any port 8472 proto udp" in agent
+    assert not any(rule.startswith("ufw allow 6443") for rule in server)  # never from anywhere
+
+
+def test_wireguard_opens_its_ports_instead_of_vxlan() -> None:
+    inv = inventory(agents=1, cluster={"flannel_backend": "wireguard-native"})
+    facts = {n.name: HostFacts(ufw_active=True) for n in inv.nodes}
+    rules = " ".join(plan_up(inv, facts, TOKEN).stages[0][2][0].commands)
+    assert "51820 proto udp" in rules and "8472" not in rules
+
+
+def test_a_node_whose_role_changed_is_uninstalled_first() -> None:
+    inv = inventory(agents=1)
+    facts = fresh(inv) | {"a1": HostFacts(installed_as=Role.SERVER, config_sha256="x")}
+    step = next(s for s in plan_up(inv, facts, TOKEN).changes if s.host == "a1")
+    assert step.why == "installed as server, the inventory says agent"
+    assert step.commands[0] == "/usr/local/bin/k3s-uninstall.sh"
+    assert "INSTALL_K3S_EXEC=agent" in step.commands[1]
+
+
+def test_nginx_without_its_stream_module_gets_it_installed() -> None:
+    inv = inventory(servers=3, **HA)
+    stream = sha256(nginx_stream(inv))
+    facts = fresh(inv) | {
+        LOAD_BALANCER: HostFacts(lb_installed=True, lb_config_sha256=stream,
+                                 nginx_includes_stream=True, nginx_has_stream=False)
+    }  # fmt: skip
+    step = plan_up(inv, facts, TOKEN).stages[2][2][0]
+    assert step.action is Action.LOAD_BALANCER and step.changes
+    assert "libnginx-mod-stream" in step.commands[0]
+    ready = facts | {
+        LOAD_BALANCER: HostFacts(
+            lb_installed=True,
+            lb_config_sha256=stream,
+            nginx_includes_stream=True,
+            nginx_has_stream=True,
+        )
+    }
+    assert not plan_up(inv, ready, TOKEN).stages[2][2][0].changes

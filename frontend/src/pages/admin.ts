@@ -2,7 +2,7 @@ import { api, ApiError } from "../api";
 import { field, h, liveRegion, replace } from "../dom";
 import { lang, t } from "../i18n";
 import type { Room, Section, SectionPage, Term, Window } from "../types";
-import { alertRegion, explain, title } from "./common";
+import { alertRegion, explain, saving, title } from "./common";
 
 const local = (iso: string) => {
   // <input type="datetime-local"> in Korea's time, whatever the device's zone
@@ -19,20 +19,14 @@ function termsSection(term: Term): HTMLElement {
     const closes = h("input", { type: "datetime-local", value: local(w.closes_at) }) as HTMLInputElement;
     return { year, opens, closes };
   });
-  const save = async (event: Event) => {
-    event.preventDefault();
+  const save = saving(status, async () => {
     const windows: Window[] = rows.map((r) => ({
       year_group: r.year.value ? Number(r.year.value) : null,
       opens_at: fromLocal(r.opens.value),
       closes_at: fromLocal(r.closes.value),
     }));
-    try {
-      await api(`/admin/terms/${term.id}`, { method: "PATCH", body: { enrollment_windows: windows } });
-      replace(status, t("saved"));
-    } catch (error) {
-      explain(status, error);
-    }
-  };
+    await api(`/admin/terms/${term.id}`, { method: "PATCH", body: { enrollment_windows: windows } });
+  });
   return h(
     "section",
     { class: "card" },
@@ -75,18 +69,12 @@ async function sectionsSection(term: Term): Promise<HTMLElement> {
   const code = h("input", { required: true, size: 8 }) as HTMLInputElement;
   const number = h("input", { type: "number", min: 1, value: 1, required: true, class: "short" }) as HTMLInputElement;
   const cap = h("input", { type: "number", min: 0, value: 40, required: true, class: "short" }) as HTMLInputElement;
-  const create = async (event: Event) => {
-    event.preventDefault();
-    try {
-      await api("/admin/sections", {
-        method: "POST",
-        body: { term_id: term.id, course_code: code.value.trim(), number: Number(number.value), capacity: Number(cap.value) },
-      });
-      replace(status, t("saved"));
-    } catch (error) {
-      explain(status, error);
-    }
-  };
+  const create = saving(status, async () => {
+    await api("/admin/sections", {
+      method: "POST",
+      body: { term_id: term.id, course_code: code.value.trim(), number: Number(number.value), capacity: Number(cap.value) },
+    });
+  });
   return h(
     "section",
     { class: "card" },
@@ -198,19 +186,13 @@ function rushSection(term: Term, room: Room): HTMLElement {
   const maxActive = h("input", { type: "number", min: 1, value: room.max_active, class: "short" }) as HTMLInputElement;
   const summary = h("p", { id: "room-summary" }, `${t("depth")} ${room.waiting} · ${t("admittedSoFar")} ${room.admitted} · ${t("admissionRate")} ${room.rate}${t("perSecond")}`);
   const check = (control: HTMLElement, label: string) => h("div", { class: "field check" }, control, h("label", { for: control.id }, label));
-  const apply = async (event: Event) => {
-    event.preventDefault();
-    try {
-      const next = await api<Room>(`/admin/terms/${term.id}/waiting-room`, {
-        method: "PATCH",
-        body: { rush_mode: rush.checked, accepting: accepting.checked, paused: paused.checked, mode: mode.value, rate: Number(rate.value), max_active: Number(maxActive.value) },
-      });
-      replace(summary, `${t("depth")} ${next.waiting} · ${t("admittedSoFar")} ${next.admitted} · ${t("admissionRate")} ${next.rate}${t("perSecond")}`);
-      replace(status, t("saved"));
-    } catch (error) {
-      explain(status, error);
-    }
-  };
+  const apply = saving(status, async () => {
+    const next = await api<Room>(`/admin/terms/${term.id}/waiting-room`, {
+      method: "PATCH",
+      body: { rush_mode: rush.checked, accepting: accepting.checked, paused: paused.checked, mode: mode.value, rate: Number(rate.value), max_active: Number(maxActive.value) },
+    });
+    replace(summary, `${t("depth")} ${next.waiting} · ${t("admittedSoFar")} ${next.admitted} · ${t("admissionRate")} ${next.rate}${t("perSecond")}`);
+  });
   return h(
     "section",
     { class: "card" },

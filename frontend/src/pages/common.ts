@@ -11,6 +11,19 @@ export function times(section: Section): string {
   return section.meeting_times.map((m) => `${m.day_name} ${m.start}-${m.end}`).join(", ");
 }
 
+/** A form's submit handler: run `save`, then say "saved" in `status`, or why not. */
+export function saving(status: HTMLElement, save: () => Promise<void>): (event: Event) => Promise<void> {
+  return async (event: Event) => {
+    event.preventDefault();
+    try {
+      await save();
+      replace(status, t("saved"));
+    } catch (error) {
+      explain(status, error);
+    }
+  };
+}
+
 /** A refusal in plain words: a headline from its code, then the particulars. */
 export function explain(target: HTMLElement, error: unknown): void {
   if (error instanceof ApiError && error.code !== "NETWORK" && error.status < 500) {

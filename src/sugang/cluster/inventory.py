@@ -100,6 +100,14 @@ class ClusterOptions(Strict):
     agent_args: list[str] = []
     airgap: Airgap | None = None
 
+    @model_validator(mode="after")
+    def one_source_of_version(self) -> Self:
+        if self.airgap and self.k3s_version:
+            raise ValueError(
+                "with airgap the uploaded binary decides the version: leave k3s_version out"
+            )
+        return self
+
     @field_validator("server_args", "agent_args")
     @classmethod
     def flags_only(cls, args: list[str]) -> list[str]:

@@ -27,10 +27,7 @@ LOAD_BALANCER = "load-balancer"
 # Stands in for the join token in a plan made before the first server exists; `up` plans
 # again once it has read the real one.
 TOKEN_PLACEHOLDER = "<the join token, read from the first server>"
-PORTS = {
-    Role.SERVER: ["6443/tcp", "10250/tcp", "8472/udp", "2379:2380/tcp"],
-    Role.AGENT: ["10250/tcp", "8472/udp"],
-}
+FLANNEL_PORTS = {"vxlan": ["8472/udp"], "wireguard-native": ["51820/udp", "51821/udp"]}
 
 
 class Action(StrEnum):
@@ -55,6 +52,7 @@ class HostFacts:
     lb_config_sha256: str | None = None
     lb_installed: bool = False
     nginx_includes_stream: bool = False
+    nginx_has_stream: bool = False
 
 
 @dataclass(frozen=True)
@@ -124,6 +122,12 @@ def plan_up(
     (read before planning, never printed); joiners' configs need it."""
     plan = Plan()
     first = inventory.first_server
+    # before anything joins: with ufw denying incoming traffic, no join would get through
+    plan.add(
+        "firewall",
+        [_firewall(inventory, n) for n in inventory.nodes if facts[n.name].ufw_active],
+        parallel=True,
+    )
     plan.add(
         "first server",
         [
@@ -154,11 +158,6 @@ def plan_up(
     plan.add(
         "agents",
         [_install(inventory, a, facts[a.name], token, binary_sha256) for a in inventory.agents],
-        parallel=True,
-    )
-    plan.add(
-        "firewall",
-        [_firewall(inventory, n) for n in inventory.nodes if facts[n.name].ufw_active],
         parallel=True,
     )
     plan.add(
@@ -228,6 +227,10 @@ def _install(
         )
     if not reasons:
         return Step(node.name, Action.INSTALL, "up to date", changes=False)
+    commands = [install]
+    if facts.installed_as is not None and facts.installed_as is not role:
+        old = "k3s-agent-uninstall.sh" if facts.installed_as is Role.AGENT else "k3s-uninstall.sh"
+        commands.insert(0, f"/usr/local/bin/{old}")
     config = FileWrite(K3S_CONFIG, content, mode="0600", secret=needs_token)
     return Step(
         node.name,
@@ -235,7 +238,7 @@ def _install(
         "; ".join(reasons),
         files=(config,),
         uploads=tuple(uploads),
-        commands=(install,),
+        commands=tuple(commands),
     )
 
 
@@ -251,10 +254,12 @@ def _load_balancer(inventory: Inventory, facts: HostFacts) -> list[Step]:
         content, path = haproxy_config(inventory), HAPROXY_CONFIG
         package = "haproxy"
         commands = [f"haproxy -c -f {HAPROXY_CONFIG}", _reload("haproxy")]
-    same = facts.lb_config_sha256 == sha256(content) and facts.lb_installed
-    if same and (lb.kind == "haproxy" or facts.nginx_includes_stream):
+    ready = facts.lb_installed and (
+        lb.kind == "haproxy" or (facts.nginx_has_stream and facts.nginx_includes_stream)
+    )
+    if ready and facts.lb_config_sha256 == sha256(content):
         return [Step(LOAD_BALANCER, Action.LOAD_BALANCER, "up to date", changes=False)]
-    if not facts.lb_installed:
+    if not facts.lb_installed or (lb.kind == "nginx" and not facts.nginx_has_stream):
         commands.insert(0, f"DEBIAN_FRONTEND=noninteractive apt-get install -y -q {package}")
     return [
         Step(
@@ -291,16 +296,23 @@ def _reload(service: str) -> str:
 
 
 def _firewall(inventory: Inventory, node: Node) -> Step:
-    """ufw rules for K3s between the nodes (and the pod and service networks), as K3s's
-    docs ask for when ufw is on."""
+    """ufw rules for K3s from the other nodes only (and the load balancer to the servers' API,
+    and the pod and service networks, as K3s's docs ask for when ufw is on)."""
     peers = sorted({str(n.node_ip) for n in inventory.nodes} - {str(node.node_ip)})
+    ports = ["10250/tcp"]
+    if node.role is Role.SERVER:
+        ports.append("6443/tcp")
+        if inventory.cluster.ha:
+            ports.append("2379:2380/tcp")
+    ports += FLANNEL_PORTS.get(inventory.cluster.flannel_backend, [])
+    sources = list(peers)
+    if node.role is Role.SERVER and inventory.load_balancer:
+        sources.append(inventory.load_balancer.address)
     rules = [
-        f"ufw allow from {peer} to any port {port.split('/')[0]} proto {port.split('/')[1]}"
-        for peer in peers
-        for port in PORTS[node.role]
+        f"ufw allow from {source} to any port {port.split('/')[0]} proto {port.split('/')[1]}"
+        for source in dict.fromkeys(sources)
+        for port in (ports if source in peers else ["6443/tcp"])
     ]
     rules += ["ufw allow from 10.42.0.0/16 to any", "ufw allow from 10.43.0.0/16 to any"]
-    if node.role is Role.SERVER:
-        rules.append("ufw allow 6443/tcp")
     # ufw skips rules it already has, so this step changes nothing on a second run
     return Step(node.name, Action.FIREWALL, "ufw is active", commands=tuple(rules), changes=False)

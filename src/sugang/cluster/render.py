@@ -31,7 +31,8 @@ def k3s_config(inventory: Inventory, node: Node, token: str | None) -> dict[str,
         else:
             config["server"] = f"https://{bracket(str(first.node_ip))}:{API_PORT}"
             config["token"] = _required(token)
-        config["tls-san"] = tls_sans(inventory, node)
+        if sans := tls_sans(inventory, node):
+            config["tls-san"] = sans
         config["write-kubeconfig-mode"] = "0600"
         if options.flannel_backend != "vxlan":
             config["flannel-backend"] = options.flannel_backend
@@ -77,10 +78,6 @@ def flags_to_config(flags: list[str]) -> dict[str, Any]:
 
 def to_yaml(config: dict[str, Any]) -> str:
     return MANAGED + "\n" + yaml.safe_dump(config, sort_keys=False, default_flow_style=False)
-
-
-def redacted(text: str, token: str | None) -> str:
-    return text.replace(token, "<the cluster token>") if token else text
 
 
 def nginx_stream(inventory: Inventory) -> str:

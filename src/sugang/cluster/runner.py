@@ -66,6 +66,8 @@ LB_FACTS = {
 command -v nginx >/dev/null && echo installed=yes
 echo "config=$(sha256sum {NGINX_STREAM_CONFIG} 2>/dev/null | cut -d' ' -f1)"
 grep -qxF '{NGINX_INCLUDE}' {NGINX_MAIN_CONFIG} 2>/dev/null && echo included=yes
+if ls /etc/nginx/modules-enabled/*stream* >/dev/null 2>&1 \
+  || nginx -V 2>&1 | grep -qE -- '--with-stream( |$)'; then echo stream=yes; fi
 true
 """,
     "haproxy": f"""
@@ -134,6 +136,7 @@ async def lb_facts(host: Host, kind: str) -> HostFacts:
         lb_installed=found.get("installed") == "yes",
         lb_config_sha256=found.get("config") or None,
         nginx_includes_stream=found.get("included") == "yes",
+        nginx_has_stream=found.get("stream") == "yes",
     )
 
 
@@ -191,10 +194,13 @@ async def up(
     async with connected(inventory, names) as hosts:
         plan, token = await current_plan(inventory, hosts)
         run = Run(inventory, hosts, report, kubeconfig, api_timeout, token)
-        await run_stage(run, plan.stages[0])
+        names = [name for name, _, _ in plan.stages]
+        through_first = names.index("first server") + 1
+        for stage in plan.stages[:through_first]:
+            await run_stage(run, stage)
         if token is None:  # the first server is new: the joiners' configs need its token
             plan, _ = await current_plan(inventory, hosts)
-        for stage in plan.stages[1:]:
+        for stage in plan.stages[through_first:]:
             await run_stage(run, stage)
     return UpResult(run.changed, run.nodes, kubeconfig, run.kubeconfig_changed)
 
@@ -359,10 +365,11 @@ async def _remove(host: Host, role: Role, stop_only: bool, report: Report) -> No
         script = "/usr/local/bin/k3s-uninstall.sh"
     else:
         script = "/usr/local/bin/k3s-agent-uninstall.sh"
-    result = await host.run(f"[ -x {script} ] && {script}", check=False)
-    if result.exit_status not in (0, 1) or (result.exit_status == 1 and result.output):
-        raise HostError(host.name, script, result.output)
-    report(host.name, f"ran {script}" if result.ok else "K3s is not installed")
+    if not (await host.run(f"[ -x {script} ]", check=False)).ok:
+        report(host.name, "K3s is not installed")
+        return
+    await host.run(script, step=script)
+    report(host.name, f"ran {script}")
 
 
 async def check(
