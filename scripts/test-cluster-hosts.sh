@@ -12,6 +12,7 @@ missing=()
 [ -x /usr/sbin/nginx ] || missing+=(nginx)
 [ -e /usr/lib/nginx/modules/ngx_stream_module.so ] || missing+=(libnginx-mod-stream)
 [ -x /usr/sbin/haproxy ] || missing+=(haproxy)
+command -v sudo >/dev/null || missing+=(sudo)
 command -v ip >/dev/null || missing+=(iproute2)
 if [ ${#missing[@]} -eq 0 ]; then say "OpenSSH, nginx and HAProxy are installed"; exit 0; fi
 command -v apt-get >/dev/null || fail "install ${missing[*]} yourself (no apt-get here)"

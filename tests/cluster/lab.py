@@ -106,7 +106,7 @@ class Lab:
         config.write_text(
             f"ListenAddress {machine.address}\n"
             f"HostKey {self.host_key}\n"
-            f"AuthorizedKeysFile {self.base / 'authorized_keys'}\n"
+            f"AuthorizedKeysFile {self.base / 'authorized_keys'} .ssh/authorized_keys\n"
             "PidFile /run/sshd.pid\n"
             "PermitRootLogin prohibit-password\n"
             "PasswordAuthentication no\nKbdInteractiveAuthentication no\n"

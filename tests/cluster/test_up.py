@@ -4,6 +4,7 @@ path. The assertions are on what reached each machine."""
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -200,3 +201,39 @@ def test_down_removes_agents_first_then_servers(lab: Lab, tmp_path: Path) -> Non
     for host in lab.machines:
         assert not host.path("/usr/local/bin/k3s").exists()
         assert not host.path("/etc/rancher/k3s/config.yaml").exists()
+
+
+def test_a_non_root_user_works_through_sudo(lab: Lab, tmp_path: Path) -> None:
+    user = "sugang-op"
+    if subprocess.run(["id", user], capture_output=True, check=False).returncode != 0:
+        # "*": no password, yet not locked (sshd refuses locked accounts even with a key)
+        subprocess.run(["useradd", "--create-home", "--password", "*", user], check=True)
+    home = Path(f"~{user}").expanduser() / ".ssh"
+    home.mkdir(exist_ok=True)
+    shutil.copy(lab.base / "authorized_keys", home / "authorized_keys")
+    shutil.chown(home, user, user)
+    shutil.chown(home / "authorized_keys", user, user)
+    sudoers = Path("/etc/sudoers.d/sugang-cluster-test")
+    path = tmp_path / "cluster.yaml"
+    inventory = write_inventory(lab, path, servers=1, agents=1)
+    inventory["ssh"]["user"] = user
+    path.write_text(yaml.safe_dump(inventory))
+
+    refused = sugang("up", cwd=tmp_path)  # no sudo rights yet
+    assert refused.returncode == 1
+    assert "sudo: a password is required" in refused.stderr
+    assert refused.stderr.startswith(("s1:", "a1:"))  # the host is named
+
+    sudoers.write_text(f"{user} ALL=(root) NOPASSWD: ALL\n")
+    sudoers.chmod(0o440)
+    try:
+        answer = sugang("up", cwd=tmp_path)
+    finally:
+        sudoers.unlink()
+
+    assert answer.returncode == 0, answer.stdout + answer.stderr
+    for name in ("s1", "a1"):
+        config = machine(lab, name).path("/etc/rancher/k3s/config.yaml")
+        assert config.stat().st_uid == 0 and oct(config.stat().st_mode & 0o777) == "0o600"
+        assert "INSTALL_K3S_SKIP_DOWNLOAD=true" in install_log(machine(lab, name))
+    assert machine(lab, "s1").path("/usr/local/bin/k3s").stat().st_uid == 0
