@@ -12,6 +12,7 @@ from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from random import Random
+from typing import Any
 
 import asyncpg
 import httpx
@@ -19,13 +20,12 @@ import pytest
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from sugang import migrate
 from sugang.app import create_app
 from sugang.clock import FixedClock
 from sugang.config import Settings
-from sugang.db import Database
-from sugang.models import Base
-from sugang.services import Services
+from sugang.db import Database, migrate
+from sugang.migrations.tables import Base
+from sugang.runtime import Services
 from tests.factories import Factory
 
 DEFAULT_PG_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/sugang_test"
@@ -136,8 +136,19 @@ def clock() -> FixedClock:
 
 
 @pytest.fixture
-async def services(settings: Settings, clock: FixedClock) -> AsyncIterator[Services]:
-    services = Services(settings=settings, db=Database(settings), clock=clock, rng=Random(7))
+def service_overrides() -> dict[str, Any]:
+    """Parts of `services` a test module chooses (a Redis waiting room, Redis flags...):
+    override this fixture to run the module on another backend."""
+    return {}
+
+
+@pytest.fixture
+async def services(
+    settings: Settings, clock: FixedClock, service_overrides: dict[str, Any]
+) -> AsyncIterator[Services]:
+    services = Services(
+        settings=settings, db=Database(settings), clock=clock, rng=Random(7), **service_overrides
+    )
     yield services
     await services.close()
 

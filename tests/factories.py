@@ -8,8 +8,8 @@ import httpx
 from sqlalchemy import func, select, text
 
 from sugang.auth.passwords import hash_password_sync
-from sugang.auth.service import create_user
-from sugang.catalog import service as catalog
+from sugang.auth.store import create_user
+from sugang.catalog import store as catalog
 from sugang.catalog.schemas import (
     CourseIn,
     DepartmentIn,
@@ -19,9 +19,9 @@ from sugang.catalog.schemas import (
     WindowIn,
     parse_meeting_times,
 )
-from sugang.services import Services
+from sugang.runtime import Services
 from sugang.students.schemas import StudentIn
-from sugang.students.service import create_student
+from sugang.students.store import create_student
 
 PASSWORD = "correct-horse-battery"
 _PASSWORD_HASH = hash_password_sync(PASSWORD)

@@ -5,7 +5,7 @@ import pytest
 from sqlalchemy.exc import IntegrityError
 
 from sugang.app import create_app
-from sugang.services import Services
+from sugang.runtime import Services
 from tests.factories import Factory, login
 
 

@@ -10,7 +10,7 @@ from alembic.script import ScriptDirectory
 from typer.testing import CliRunner
 
 from sugang.cli import app
-from sugang.migrate import alembic_config
+from sugang.db.migrate import alembic_config
 from tests.server import running_server, sugang
 
 runner = CliRunner()

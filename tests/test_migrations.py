@@ -5,9 +5,9 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Connection
 
-from sugang import migrate
-from sugang.models import Base
-from sugang.services import Services
+from sugang.db import migrate
+from sugang.migrations.tables import Base
+from sugang.runtime import Services
 
 
 async def test_migrated_schema_matches_the_models(services: Services) -> None:

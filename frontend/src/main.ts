@@ -12,8 +12,9 @@ import { professorPage } from "./pages/professor";
 import { queuePage } from "./pages/queue";
 import { searchPage } from "./pages/search";
 import { basketPage, timetablePage } from "./pages/student";
+import { currentRoute, go, onRouteChange } from "./router";
 
-export interface Page {
+interface Page {
   title: Key;
   render: (main: HTMLElement) => Promise<(() => void) | void>;
   roles?: string[];
@@ -37,14 +38,10 @@ const nav: Record<string, [string, Key][]> = {
   admin: [["", "home"], ["admin", "admin"], ["dashboard", "dashboard"], ["professor", "professor"]],
 };
 
-export function go(route: string): void {
-  location.hash = `#/${route}`;
-}
-
 let cleanup: (() => void) | void;
 
 async function show(): Promise<void> {
-  const route = location.hash.replace(/^#\/?/, "").split("?")[0];
+  const route = currentRoute();
   const user = session.get();
   const page = pages[route] ?? pages[""];
   if (!user && route !== "login") return go("login");
@@ -117,5 +114,5 @@ function footer(): HTMLElement {
 }
 
 setLang(lang());
-window.addEventListener("hashchange", () => void show());
+onRouteChange(() => void show());
 void show();

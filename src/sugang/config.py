@@ -35,6 +35,8 @@ class Settings(BaseSettings):
         default=None, validation_alias=AliasChoices("POD_NAME", "SUGANG_POD_NAME")
     )
     access_log: bool = True
+    # auto: readable lines when logs go to a terminal, JSON lines elsewhere (containers).
+    log_format: Literal["auto", "json", "console"] = "auto"
     metrics_sections: int = Field(default=20, ge=0, le=500)
 
     # The waiting room: Redis (shared by every replica) when SUGANG_REDIS_URL is set, else

@@ -4,13 +4,13 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from sugang.bench.audit import audit_term
-from sugang.services import Services
+from sugang.runtime import Services
 from tests.factories import Factory
 
 
 async def enroll(services: Services, student: int, section: int) -> None:
     async def work(conn: AsyncConnection) -> object:
-        return await services.enrollment.enroll(conn, student, section)
+        return await services.enrollment.enroll_in(conn, student, section)
 
     await services.db.run(work)
 

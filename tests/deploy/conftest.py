@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from sugang.kube.kit import OVERLAYS, render
+from sugang.deploy.kit import OVERLAYS, render
 
 ROOT = Path(__file__).resolve().parents[2]
 KIT = ROOT / "deploy" / "k3s"

@@ -15,8 +15,8 @@ import pytest
 import yaml
 
 from sugang.app import create_app
-from sugang.kube.kit import BUILT_IN_GROUPS, OVERLAYS, group_of
-from sugang.services import Services
+from sugang.deploy.kit import BUILT_IN_GROUPS, OVERLAYS, group_of
+from sugang.runtime import Services
 from tests.deploy.conftest import KIT, ROOT
 from tests.factories import Factory, login
 

@@ -13,7 +13,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from sugang.errors import SugangError
-from sugang.services import Services
+from sugang.runtime import Services
 from tests.factories import Factory
 
 Attempt = Callable[..., Awaitable[str]]
@@ -27,13 +27,11 @@ def attempt(request: pytest.FixtureRequest) -> Attempt:
         services: Services, student: int, section: int, waitlist: bool = False
     ) -> str:
         async def work(conn: AsyncConnection) -> object:
-            return await services.enrollment.enroll(conn, student, section, waitlist=waitlist)
+            return await services.enrollment.enroll_in(conn, student, section, waitlist=waitlist)
 
         try:
             if optimistic and not waitlist:
-                outcome: object = await services.enrollment.enroll_optimistically(
-                    services.db, student, section
-                )
+                outcome: object = await services.enrollment.enroll_optimistically(student, section)
             else:
                 outcome = await services.db.run(work)
         except SugangError as refusal:
@@ -45,7 +43,7 @@ def attempt(request: pytest.FixtureRequest) -> Attempt:
 
 async def drop(services: Services, student: int, section: int) -> str:
     try:
-        await services.db.run(lambda conn: services.enrollment.drop(conn, student, section))
+        await services.db.run(lambda conn: services.enrollment.drop_in(conn, student, section))
     except SugangError as refusal:
         return refusal.code
     return "dropped"

@@ -2,25 +2,29 @@
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
 import pytest
 
 from sugang.enrollment.fullness import FullSections, LocalFullSections, RedisFullSections
-from sugang.services import Services
+from sugang.runtime import Services
 from tests.factories import Factory, login
 
 REDIS_URL = "redis://127.0.0.1:6379/15"
 
 
 @pytest.fixture(params=["local", "redis"])
-async def flags(request: pytest.FixtureRequest, services: Services) -> AsyncIterator[FullSections]:
+def service_overrides(request: pytest.FixtureRequest) -> dict[str, Any]:
+    """Every test here runs with the flags in this process and shared over Redis."""
     if request.param == "redis":
-        await services.full_sections.close()
-        services.full = RedisFullSections(REDIS_URL, prefix=f"test-{uuid.uuid4().hex}")
-    yield services.full_sections
+        return {"full": RedisFullSections(REDIS_URL, prefix=f"test-{uuid.uuid4().hex}")}
+    return {}
+
+
+@pytest.fixture
+def flags(services: Services) -> FullSections:
+    return services.full_sections
 
 
 async def fill(
@@ -49,7 +53,7 @@ def forbid_database(services: Services, monkeypatch: pytest.MonkeyPatch) -> None
     async def no(*_: Any, **__: Any) -> Any:
         raise AssertionError("the fast path went to the database")
 
-    monkeypatch.setattr(services.enrollment, "enroll", no)
+    monkeypatch.setattr(services.enrollment, "enroll_in", no)
     monkeypatch.setattr(services.enrollment, "enroll_optimistically", no)
 
 

@@ -13,11 +13,12 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from sugang.catalog import cache as cache_module
-from sugang.catalog import service as catalog
+from sugang.catalog import store as catalog
 from sugang.catalog.schemas import SectionPatch, TermPatch, WindowIn
+from sugang.enrollment import seats, student_facts
 from sugang.errors import SugangError
-from sugang.services import Services
-from sugang.students import service as students
+from sugang.runtime import Services
+from sugang.students import store as students
 from sugang.students.schemas import StudentPatch
 from tests.factories import Factory
 
@@ -26,7 +27,7 @@ pytestmark = pytest.mark.parametrize("backend", ["postgresql"])
 
 async def enroll(services: Services, student: int, section: int, waitlist: bool = False) -> str:
     async def work(conn: AsyncConnection) -> object:
-        return await services.enrollment.enroll(conn, student, section, waitlist=waitlist)
+        return await services.enrollment.enroll_in(conn, student, section, waitlist=waitlist)
 
     try:
         return type(await services.db.run(work)).__name__
@@ -50,28 +51,28 @@ async def seats_and_queue(services: Services, section: int) -> tuple[int, list[i
 
 
 async def test_a_waitlist_join_during_a_drop_never_strands_a_free_seat(
-    services: Services, factory: Factory, backend: str
+    services: Services, factory: Factory, backend: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     term = await factory.term()
     section = await factory.section(term, capacity=1)
     holder, latecomer = await factory.students(2)
     assert await enroll(services, holder, section) == "Enrolled"
     service = services.enrollment
-    promote = service.promote_from_waitlist
+    fill = seats.fill_from_waitlist
     paused, resume = asyncio.Event(), asyncio.Event()
 
-    async def promote_then_pause(*args: Any, **kwargs: Any) -> list[int]:
-        promoted = await promote(*args, **kwargs)
-        paused.set()  # the drop found no one waiting and is about to free the seat
+    async def fill_then_pause(*args: Any, **kwargs: Any) -> list[int]:
+        promoted = await fill(*args, **kwargs)
+        paused.set()  # the drop freed the seat and found no one waiting; not committed yet
         await resume.wait()
         return promoted
 
-    service.promote_from_waitlist = promote_then_pause  # type: ignore[method-assign]
+    monkeypatch.setattr(seats, "fill_from_waitlist", fill_then_pause)
     dropping = asyncio.create_task(
-        services.db.run(lambda conn: service.drop(conn, holder, section))
+        services.db.run(lambda conn: service.drop_in(conn, holder, section))
     )
     await paused.wait()
-    service.promote_from_waitlist = promote  # type: ignore[method-assign]
+    monkeypatch.setattr(seats, "fill_from_waitlist", fill)
     joining = asyncio.create_task(enroll(services, latecomer, section, waitlist=True))
     await asyncio.sleep(0.3)  # the latecomer is now waiting on the section's row lock
     resume.set()
@@ -89,7 +90,7 @@ async def test_a_students_own_enroll_during_their_deletion_keeps_counters_true(
     student = await factory.student()
     assert await enroll(services, student, first) == "Enrolled"
     service = services.enrollment
-    drop = service.drop
+    drop = service.drop_in
     racing: list[asyncio.Task[str]] = []
 
     async def drop_while_the_student_clicks(*args: Any, **kwargs: Any) -> Any:
@@ -98,9 +99,9 @@ async def test_a_students_own_enroll_during_their_deletion_keeps_counters_true(
             await asyncio.sleep(0.3)
         return await drop(*args, **kwargs)
 
-    service.drop = drop_while_the_student_clicks  # type: ignore[method-assign]
-    await services.db.run(lambda conn: students.delete_student(conn, student, service, None))
-    service.drop = drop  # type: ignore[method-assign]
+    service.drop_in = drop_while_the_student_clicks  # type: ignore[method-assign]
+    await services.registrar.delete_student(student, None)
+    service.drop_in = drop  # type: ignore[method-assign]
 
     assert await racing[0] == "NOT_FOUND"  # it waited for the deletion, then found no student
     assert await seats_and_queue(services, second) == (0, [], [])
@@ -143,7 +144,7 @@ async def test_enrolling_in_a_section_deleted_meanwhile_is_not_found(
     term = await factory.term()
     section = await factory.section(term)
     student = await factory.student()
-    read_section = services.catalog.section
+    read_section = services.catalog_cache.section
 
     async def read_then_registrar_deletes(conn: AsyncConnection, section_id: int) -> Any:
         info = await read_section(conn, section_id)
@@ -151,7 +152,7 @@ async def test_enrolling_in_a_section_deleted_meanwhile_is_not_found(
             await catalog.delete_section(other, section_id)
         return info
 
-    services.catalog.section = read_then_registrar_deletes  # type: ignore[method-assign]
+    services.catalog_cache.section = read_then_registrar_deletes  # type: ignore[method-assign]
     assert await enroll(services, student, section) == "NOT_FOUND"
 
 
@@ -159,8 +160,7 @@ async def pause_after_the_optimistic_read(
     services: Services, monkeypatch: pytest.MonkeyPatch
 ) -> tuple[asyncio.Event, asyncio.Event]:
     """The next optimistic enroll stops between reading the student's facts and claiming."""
-    service = services.enrollment
-    read = service._student_facts
+    read = student_facts.read_unlocked
     paused, resume = asyncio.Event(), asyncio.Event()
 
     async def read_then_pause(*args: Any, **kwargs: Any) -> Any:
@@ -170,13 +170,13 @@ async def pause_after_the_optimistic_read(
             await resume.wait()
         return facts
 
-    monkeypatch.setattr(service, "_student_facts", read_then_pause)
+    monkeypatch.setattr(student_facts, "read_unlocked", read_then_pause)
     return paused, resume
 
 
 async def enroll_optimistically(services: Services, student: int, section: int) -> str:
     try:
-        await services.enrollment.enroll_optimistically(services.db, student, section)
+        await services.enrollment.enroll_optimistically(student, section)
     except SugangError as refusal:
         return refusal.code
     return "Enrolled"
@@ -232,8 +232,7 @@ async def test_a_meeting_time_moved_while_an_optimistic_enroll_judges_is_seen(
     judging = asyncio.create_task(enroll_optimistically(services, student, moving))
     await paused.wait()  # judged on Tuesday: no clash
     monday = SectionPatch(meeting_times=[{"day": "Mon", "start": "09:30", "end": "10:45"}])
-    async with services.db.transaction() as conn:
-        await catalog.update_section(conn, moving, monday, services.enrollment, None)
+    await services.registrar.update_section(moving, monday, None)
     resume.set()
 
     assert await judging == "TIME_CONFLICT"  # the catalog moved: judged again, on Monday

@@ -2,8 +2,9 @@
 
 from datetime import UTC, datetime, timedelta
 
+from sugang.catalog.facts import SectionInfo, Slot, TermInfo, Window
 from sugang.enrollment import rules
-from sugang.enrollment.rules import SectionInfo, Slot, StudentInfo, TermInfo, Window
+from sugang.enrollment.rules import StudentInfo
 from sugang.errors import (
     AlreadyEnrolled,
     AlreadyInBasket,

@@ -6,7 +6,6 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from sugang.catalog import service as catalog
 from sugang.catalog.schemas import SectionPatch, WindowIn, parse_meeting_times
 from sugang.clock import FixedClock
 from sugang.enrollment.service import Dropped, Enrolled, LeftWaitlist, Waitlisted
@@ -24,20 +23,20 @@ from sugang.errors import (
     TimeConflict,
     WindowClosed,
 )
-from sugang.services import Services
+from sugang.runtime import Services
 from tests.factories import Factory
 
 
 async def enroll(services: Services, student: int, section: int, **kw: object) -> object:
     async def work(conn: AsyncConnection) -> object:
-        return await services.enrollment.enroll(conn, student, section, **kw)  # type: ignore[arg-type]
+        return await services.enrollment.enroll_in(conn, student, section, **kw)  # type: ignore[arg-type]
 
     return await services.db.run(work)
 
 
 async def drop(services: Services, student: int, section: int) -> object:
     return await services.db.run(
-        lambda conn: services.enrollment.drop(conn, student, section, actor_id=student)
+        lambda conn: services.enrollment.drop_in(conn, student, section, actor_id=student)
     )
 
 
@@ -235,11 +234,7 @@ async def test_raising_capacity_promotes_the_waitlist_at_once(
     for s in students[1:]:
         await enroll(services, s, section, waitlist=True)
 
-    await services.db.run(
-        lambda conn: catalog.update_section(
-            conn, section, SectionPatch(capacity=3), services.enrollment, None
-        )
-    )
+    await services.registrar.update_section(section, SectionPatch(capacity=3), None)
 
     assert await factory.seats(section) == (3, 3)
     assert await factory.count("waitlist_entries") == 1
@@ -253,11 +248,7 @@ async def test_capacity_cannot_drop_below_enrolled(services: Services, factory: 
     await enroll(services, second, section)
 
     with pytest.raises(CapacityBelowEnrolled):
-        await services.db.run(
-            lambda conn: catalog.update_section(
-                conn, section, SectionPatch(capacity=1), services.enrollment, None
-            )
-        )
+        await services.registrar.update_section(section, SectionPatch(capacity=1), None)
 
 
 async def test_rules_see_a_meeting_time_change_made_after_they_were_cached(
@@ -268,16 +259,10 @@ async def test_rules_see_a_meeting_time_change_made_after_they_were_cached(
     target = await factory.section(term, meets="Thu 09:00-10:00")
     student = await factory.student()
     await enroll(services, student, held)
-    await services.db.run(lambda conn: services.enrollment.catalog.section(conn, target))
+    await services.db.run(lambda conn: services.catalog_cache.section(conn, target))
 
-    await services.db.run(
-        lambda conn: catalog.update_section(
-            conn,
-            target,
-            SectionPatch(meeting_times=parse_meeting_times("Wed 09:30-10:30")),
-            services.enrollment,
-            None,
-        )
+    await services.registrar.update_section(
+        target, SectionPatch(meeting_times=parse_meeting_times("Wed 09:30-10:30")), None
     )
 
     with pytest.raises(TimeConflict):
@@ -304,9 +289,7 @@ async def test_capacity_edits_keep_the_catalog_cache_but_closing_a_section_does_
             return int(await conn.scalar(text("SELECT version FROM catalog_state")) or 0)
 
     async def patch(change: SectionPatch) -> None:
-        await services.db.run(
-            lambda conn: catalog.update_section(conn, section, change, services.enrollment, None)
-        )
+        await services.registrar.update_section(section, change, None)
 
     before = await version()
     await patch(SectionPatch(capacity=40))

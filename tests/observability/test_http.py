@@ -5,7 +5,7 @@ import httpx
 from sugang.app import create_app
 from sugang.config import Settings
 from sugang.observability.middleware import served_by
-from sugang.services import Services
+from sugang.runtime import Services
 from tests.conftest import TEST_SECRET
 from tests.factories import Factory, login
 

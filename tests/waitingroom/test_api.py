@@ -1,6 +1,7 @@
 """The waiting room over HTTP: rush mode, tickets, passes, lottery, SSE, adaptive rate."""
 
 import asyncio
+import dataclasses
 import json
 import random
 import uuid
@@ -13,24 +14,26 @@ import pytest
 
 from sugang.app import create_app
 from sugang.clock import FixedClock
-from sugang.services import Services
+from sugang.runtime import Services
 from sugang.waitingroom.controller import AimdSettings
 from sugang.waitingroom.redis_room import RedisWaitingRoom
-from sugang.waitingroom.service import adapt_rate
 from tests.factories import Factory, login
 
 REDIS_URL = "redis://127.0.0.1:6379/15"
 
 
 @pytest.fixture(params=["memory", "redis"])
-async def rush(request: pytest.FixtureRequest, services: Services) -> AsyncIterator[Services]:
-    """The test's services, its waiting room on the backend this run is about."""
+def service_overrides(request: pytest.FixtureRequest) -> dict[str, Any]:
+    """The waiting room on the backend this run is about."""
     if request.param == "redis":
-        await services.room.close()
-        services.waiting_room = RedisWaitingRoom(
-            REDIS_URL, random.Random(7), prefix=f"test-{uuid.uuid4().hex}"
-        )
-    yield services
+        room = RedisWaitingRoom(REDIS_URL, random.Random(7), prefix=f"test-{uuid.uuid4().hex}")
+        return {"waiting_room": room}
+    return {}
+
+
+@pytest.fixture
+def rush(services: Services) -> Services:
+    return services
 
 
 @pytest.fixture
@@ -225,16 +228,16 @@ async def test_adaptive_mode_backs_off_when_the_workload_slows(
             for _ in range(25)
         )
     )
-    assert await adapt_rate(rush, slow_to_grow) == pytest.approx(70.0)  # p99 200 ms: x0.7
-    assert await adapt_rate(rush, slow_to_grow) is None  # one step a period, whoever asks
+    assert await rush.queue.adapt_rate(slow_to_grow) == pytest.approx(70.0)  # p99 200 ms: x0.7
+    assert await rush.queue.adapt_rate(slow_to_grow) is None  # one step a period, whoever asks
 
     monkeypatch.setattr(rush.enrollment, "enroll_optimistically", enroll_optimistically)
-    rush.latency = type(rush.latency)()  # a fresh window: only the fast requests
+    rush.queue.latency = type(rush.queue.latency)()  # a fresh window: only the fast requests
     for _ in range(25):
         await http.post("/api/v1/enrollments", json={"section_id": section}, headers=pass_)
     clock.now += timedelta(seconds=rush.settings.adaptive_period_seconds)
-    grown = await adapt_rate(
-        rush, slow_to_grow
+    grown = await rush.queue.adapt_rate(
+        slow_to_grow
     )  # healthy: by how much depends on this machine's speed
     assert grown is not None and grown > 70.0  # (test_controller.py pins each step)
 
@@ -242,8 +245,8 @@ async def test_adaptive_mode_backs_off_when_the_workload_slows(
 async def test_losing_redis_is_a_503_and_lets_nobody_in_unchecked(
     services: Services, factory: Factory, clock: FixedClock
 ) -> None:
-    await services.room.close()
-    services.waiting_room = RedisWaitingRoom("redis://127.0.0.1:1/0")
+    unreachable = RedisWaitingRoom("redis://127.0.0.1:1/0")
+    services = dataclasses.replace(services, waiting_room=unreachable)
     app = create_app(services=services)
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as c:
         term = await factory.term()
@@ -255,6 +258,7 @@ async def test_losing_redis_is_a_503_and_lets_nobody_in_unchecked(
         headers = await student(c, factory)
         ticket = await c.post("/api/v1/queue/tickets", headers=headers)
         enroll = await c.post("/api/v1/enrollments", json={"section_id": section}, headers=headers)
+    await unreachable.close()
     assert ticket.status_code == 503 and ticket.json()["code"] == "QUEUE_UNAVAILABLE"
     assert ticket.headers["Retry-After"]
     assert enroll.status_code == 401 and enroll.json()["code"] == "ADMISSION_REQUIRED"
@@ -279,8 +283,8 @@ async def test_a_worker_that_saw_too_little_leaves_the_step_to_one_that_saw(
     http: httpx.AsyncClient, factory: Factory, rush: Services, clock: FixedClock
 ) -> None:
     term, _, _ = await rush_term(http, factory, mode="adaptive", rate=100.0)
-    rush.latency = type(rush.latency)()  # this worker served no enroll requests
+    rush.queue.latency = type(rush.queue.latency)()  # this worker served no enroll requests
 
-    assert await adapt_rate(rush) is None
+    assert await rush.queue.adapt_rate() is None
     now, period = clock.now.timestamp(), rush.settings.adaptive_period_seconds
     assert await rush.room.claim_step(term, now, period)  # the period's step is still free

@@ -2,7 +2,7 @@ import { api, serverTimeMs, session } from "../api";
 import { countdown, formatCountdown, measureOffset } from "../clock";
 import { h, replace } from "../dom";
 import { lang, t } from "../i18n";
-import { go } from "../main";
+import { go } from "../router";
 import type { Me, Term, Window } from "../types";
 
 function phase(label: string, window: Window, nowMs: number): HTMLElement {

@@ -1,7 +1,7 @@
 import { api, ApiError, session } from "../api";
 import { field, h, liveRegion, replace } from "../dom";
 import { t } from "../i18n";
-import { go } from "../main";
+import { go } from "../router";
 
 interface TokenOut {
   access_token: string;

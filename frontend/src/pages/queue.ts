@@ -2,7 +2,7 @@ import { api, ApiError, session } from "../api";
 import { h, replace } from "../dom";
 import { followTicket, type Place } from "../events";
 import { t } from "../i18n";
-import { go } from "../main";
+import { go } from "../router";
 import type { Ticket } from "../types";
 import { alertRegion, explain } from "./common";
 

@@ -1,7 +1,7 @@
 import { api, session } from "../api";
 import { field, h, replace } from "../dom";
 import { lang, t } from "../i18n";
-import { go } from "../main";
+import { go } from "../router";
 import type { EnrollOut, Section, SectionPage } from "../types";
 import { alertRegion, explain, times, title } from "./common";
 

@@ -1,7 +1,7 @@
 import { api } from "../api";
 import { h, replace } from "../dom";
 import { lang, t } from "../i18n";
-import { go } from "../main";
+import { go } from "../router";
 import type { EnrollOut, MyEnrollments, Section } from "../types";
 import { alertRegion, explain, times, title } from "./common";
 

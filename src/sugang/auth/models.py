@@ -5,7 +5,7 @@ from datetime import datetime
 from sqlalchemy import CheckConstraint, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from sugang.base import Base, UTCDateTime
+from sugang.db.types import Base, UTCDateTime
 
 
 class User(Base):

@@ -15,8 +15,8 @@ from collections.abc import Iterable
 from sqlalchemy import bindparam, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from sugang.base import UTCDateTime
-from sugang.enrollment.rules import SectionInfo, Slot, TermInfo, Window
+from sugang.catalog.facts import SectionInfo, Slot, TermInfo, Window
+from sugang.db.types import UTCDateTime
 from sugang.errors import NotFound
 
 _SECTIONS = text(

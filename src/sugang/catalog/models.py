@@ -16,7 +16,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from sugang.base import Base, UTCDateTime
+from sugang.db.types import Base, UTCDateTime
 
 
 class CatalogState(Base):

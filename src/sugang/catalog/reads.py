@@ -3,9 +3,10 @@
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Select, func, or_, select
+from sqlalchemy import Select, column, func, or_, select, table, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from sugang.catalog.facts import DAY_NAMES
 from sugang.catalog.models import (
     Course,
     Department,
@@ -16,6 +17,8 @@ from sugang.catalog.models import (
     course_prerequisites,
 )
 from sugang.catalog.schemas import (
+    CourseOut,
+    DepartmentOut,
     MeetingTimeOut,
     SectionOut,
     SectionPage,
@@ -23,13 +26,14 @@ from sugang.catalog.schemas import (
     WindowOut,
     hhmm_of,
 )
-from sugang.enrollment.models import WaitlistEntry
-from sugang.enrollment.rules import DAY_NAMES
 from sugang.errors import NotFound
 
+# The waitlist is the enrollment domain's table: named here, not imported, so that the
+# catalog depends on no domain above it.
+_waitlist_entries = table("waitlist_entries", column("section_id"))
 _waitlist_length = (
     select(func.count())
-    .where(WaitlistEntry.section_id == Section.id)
+    .where(_waitlist_entries.c.section_id == Section.id)
     .correlate(Section)
     .scalar_subquery()
     .label("waitlist_length")
@@ -177,6 +181,17 @@ async def current_term_view(conn: AsyncConnection) -> TermOut:
     return await _term_out(conn, term)
 
 
+async def term_id_of(conn: AsyncConnection, code_or_id: str) -> int:
+    """A term's id from its code (e.g. 2027-1) or its id."""
+    as_id = int(code_or_id) if code_or_id.isdigit() else -1
+    term_id = await conn.scalar(
+        select(Term.id).where((Term.code == code_or_id) | (Term.id == as_id))
+    )
+    if term_id is None:
+        raise NotFound(what=f"term {code_or_id}", what_ko=f"학기 {code_or_id}")
+    return int(term_id)
+
+
 async def current_term_id(conn: AsyncConnection) -> int:
     term_id = await conn.scalar(
         select(Term.id).where(Term.is_current.is_(True)).order_by(Term.id.desc()).limit(1)
@@ -209,3 +224,79 @@ async def _term_out(conn: AsyncConnection, term: Any) -> TermOut:
             for w in windows
         ],
     )
+
+
+_RUSH_MODE = text("SELECT rush_mode FROM terms WHERE id = :term_id")
+_CURRENT_TERM = text("SELECT id, rush_mode FROM terms WHERE is_current ORDER BY id DESC LIMIT 1")
+
+
+async def rush_mode_of(conn: AsyncConnection, term_id: int) -> bool:
+    """Whether the term needs the waiting room; NotFound if there is no such term."""
+    rush_mode = (await conn.execute(_RUSH_MODE, {"term_id": term_id})).first()
+    if rush_mode is None:
+        raise NotFound(what="term", what_ko="학기", term_id=term_id)
+    return bool(rush_mode[0])
+
+
+async def current_term_rush(conn: AsyncConnection) -> tuple[int, bool] | None:
+    """The current term's id and whether it is in rush mode; None without a current term."""
+    row = (await conn.execute(_CURRENT_TERM)).first()
+    return None if row is None else (int(row.id), bool(row.rush_mode))
+
+
+async def term_views(conn: AsyncConnection) -> list[TermOut]:
+    """Every term, the newest first."""
+    ids = (await conn.scalars(select(Term.id).order_by(Term.id.desc()))).all()
+    return [await term_view(conn, term_id) for term_id in ids]
+
+
+async def department_views(conn: AsyncConnection) -> list[DepartmentOut]:
+    rows = await conn.execute(select(Department).order_by(Department.code))
+    return [DepartmentOut.model_validate(r, from_attributes=True) for r in rows]
+
+
+async def course_views(conn: AsyncConnection, course_id: int | None = None) -> list[CourseOut]:
+    """Every course by code, or the one asked for (NotFound if there is none)."""
+    query = (
+        select(
+            Course.id,
+            Course.code,
+            Course.title_ko,
+            Course.title_en,
+            Course.credits,
+            Department.code.label("department_code"),
+        )
+        .join(Department, Department.id == Course.department_id)
+        .order_by(Course.code)
+    )
+    if course_id is not None:
+        query = query.where(Course.id == course_id)
+    rows = (await conn.execute(query)).all()
+    if course_id is not None and not rows:
+        raise NotFound(what="course", what_ko="과목", course_id=course_id)
+    prerequisite = Course.__table__.alias("prerequisite")
+    prerequisites: dict[int, list[str]] = {}
+    for p in await conn.execute(
+        select(course_prerequisites.c.course_id, prerequisite.c.code)
+        .join(prerequisite, prerequisite.c.id == course_prerequisites.c.prerequisite_id)
+        .order_by(prerequisite.c.code)
+    ):
+        prerequisites.setdefault(p.course_id, []).append(p.code)
+    return [CourseOut(**r._mapping, prerequisite_codes=prerequisites.get(r.id, [])) for r in rows]
+
+
+async def sections_taught(conn: AsyncConnection, instructor_id: int) -> list[SectionOut]:
+    """The current term's sections that the user teaches."""
+    term_id = await current_term_id(conn)
+    ids = (
+        await conn.scalars(
+            select(Section.id)
+            .where(Section.term_id == term_id, Section.instructor_id == instructor_id)
+            .order_by(Section.id)
+        )
+    ).all()
+    return await section_views(conn, list(ids))
+
+
+async def instructor_of(conn: AsyncConnection, section_id: int) -> int | None:
+    return await conn.scalar(select(Section.instructor_id).where(Section.id == section_id))

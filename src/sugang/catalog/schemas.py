@@ -13,7 +13,7 @@ from pydantic import (
     model_validator,
 )
 
-from sugang.enrollment.rules import DAY_NAMES
+from sugang.catalog.facts import DAY_NAMES
 
 MAX_ID = 2**31 - 1
 Id = Annotated[int, Field(ge=1, le=MAX_ID)]

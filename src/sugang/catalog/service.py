@@ -1,322 +1,119 @@
-"""Registrar writes to the catalog. Every change moves the catalog version (see cache.py)."""
+"""The catalog as handlers and commands use it: reads for everyone, the registrar's edits.
 
-from collections.abc import Sequence
+Edits that reach past the catalog (a section edit that hands seats to its waitlist, deleting a
+term that may hold enrollments) are the registrar's flows (sugang.registrar.service)."""
 
-from sqlalchemy import delete, func, insert, select, update
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection
 
-from sugang.auth.models import User
-from sugang.catalog.cache import bump_catalog_version, load_sections
-from sugang.catalog.models import (
-    Course,
-    Department,
-    EnrollmentWindow,
-    MeetingTime,
-    Section,
-    Term,
-    course_prerequisites,
-)
+from sugang.catalog import reads, store
 from sugang.catalog.schemas import (
     CourseIn,
+    CourseOut,
     CoursePatch,
     DepartmentIn,
-    MeetingTimeIn,
+    DepartmentOut,
     SectionIn,
-    SectionPatch,
+    SectionOut,
+    SectionPage,
     TermIn,
+    TermOut,
     TermPatch,
-    WindowIn,
 )
-from sugang.enrollment.models import Enrollment, WaitlistEntry
-from sugang.enrollment.service import EnrollmentService
-from sugang.errors import CapacityBelowEnrolled, Conflict, NotFound, SectionHasEnrollments
+from sugang.db import Database
 
 
-def _session(conn: AsyncConnection) -> AsyncSession:
-    return AsyncSession(bind=conn, expire_on_commit=False, autoflush=False)
+class CatalogService:
+    def __init__(self, db: Database) -> None:
+        self.db = db
 
+    async def current_term(self) -> TermOut:
+        async with self.db.transaction(write=False) as conn:
+            return await reads.current_term_view(conn)
 
-# --- terms ------------------------------------------------------------------------------
+    async def term(self, term_id: int) -> TermOut:
+        async with self.db.transaction(write=False) as conn:
+            return await reads.term_view(conn, term_id)
 
+    async def term_id_of(self, code_or_id: str) -> int:
+        async with self.db.transaction(write=False) as conn:
+            return await reads.term_id_of(conn, code_or_id)
 
-async def create_term(conn: AsyncConnection, data: TermIn) -> int:
-    if await conn.scalar(select(Term.id).where(Term.code == data.code)) is not None:
-        raise Conflict(
-            reason=f"term {data.code!r} exists", reason_ko=f"이미 있는 학기입니다: {data.code}"
-        )
-    session = _session(conn)
-    term = Term(
-        code=data.code,
-        name_ko=data.name_ko,
-        name_en=data.name_en,
-        is_current=data.is_current,
-        basket_opens_at=data.basket.opens_at,
-        basket_closes_at=data.basket.closes_at,
-        add_drop_opens_at=data.add_drop.opens_at,
-        add_drop_closes_at=data.add_drop.closes_at,
-        windows=_windows(data.enrollment_windows),
-    )
-    session.add(term)
-    await session.flush()
-    if data.is_current:
-        await _make_only_current(conn, term.id)
-    await bump_catalog_version(conn)
-    return term.id
+    async def terms(self) -> list[TermOut]:
+        async with self.db.transaction(write=False) as conn:
+            return await reads.term_views(conn)
 
+    async def departments(self) -> list[DepartmentOut]:
+        async with self.db.transaction(write=False) as conn:
+            return await reads.department_views(conn)
 
-async def update_term(conn: AsyncConnection, term_id: int, patch: TermPatch) -> None:
-    session = _session(conn)
-    term = await session.get(Term, term_id)
-    if term is None:
-        raise NotFound(what="term", what_ko="학기", term_id=term_id)
-    for name in ("name_ko", "name_en", "is_current"):
-        if (value := getattr(patch, name)) is not None:
-            setattr(term, name, value)
-    if patch.basket is not None:
-        term.basket_opens_at, term.basket_closes_at = patch.basket.opens_at, patch.basket.closes_at
-    if patch.add_drop is not None:
-        term.add_drop_opens_at = patch.add_drop.opens_at
-        term.add_drop_closes_at = patch.add_drop.closes_at
-    if patch.enrollment_windows is not None:
-        term.windows = _windows(patch.enrollment_windows)
-    await session.flush()
-    if patch.is_current:
-        await _make_only_current(conn, term_id)
-    await bump_catalog_version(conn)
+    async def courses(self) -> list[CourseOut]:
+        async with self.db.transaction(write=False) as conn:
+            return await reads.course_views(conn)
 
-
-async def delete_term(conn: AsyncConnection, term_id: int) -> None:
-    if await conn.scalar(select(func.count()).where(Enrollment.term_id == term_id)):
-        raise Conflict(
-            reason="the term has enrollments",
-            reason_ko="수강신청 내역이 있는 학기는 삭제할 수 없습니다",
-        )
-    result = await conn.execute(delete(Term).where(Term.id == term_id).returning(Term.id))
-    if result.first() is None:
-        raise NotFound(what="term", what_ko="학기", term_id=term_id)
-    await bump_catalog_version(conn)
-
-
-def _windows(windows: Sequence[WindowIn]) -> list[EnrollmentWindow]:
-    return [
-        EnrollmentWindow(year_group=w.year_group, opens_at=w.opens_at, closes_at=w.closes_at)
-        for w in windows
-    ]
-
-
-async def _make_only_current(conn: AsyncConnection, term_id: int) -> None:
-    await conn.execute(update(Term).where(Term.id != term_id).values(is_current=False))
-
-
-# --- departments and courses ------------------------------------------------------------
-
-
-async def create_department(conn: AsyncConnection, data: DepartmentIn) -> int:
-    if await conn.scalar(select(Department.id).where(Department.code == data.code)) is not None:
-        raise Conflict(
-            reason=f"department {data.code!r} exists",
-            reason_ko=f"이미 있는 학과입니다: {data.code}",
-        )
-    department_id = await conn.scalar(
-        insert(Department).values(**data.model_dump()).returning(Department.id)
-    )
-    assert department_id is not None
-    return int(department_id)
-
-
-async def department_id_of(conn: AsyncConnection, code: str) -> int:
-    department_id = await conn.scalar(select(Department.id).where(Department.code == code))
-    if department_id is None:
-        raise NotFound(what=f"department {code}", what_ko=f"학과 {code}")
-    return department_id
-
-
-async def _courses_by_code(session: AsyncSession, codes: Sequence[str]) -> list[Course]:
-    found = list((await session.scalars(select(Course).where(Course.code.in_(codes)))).all())
-    missing = sorted(set(codes) - {c.code for c in found})
-    if missing:
-        raise NotFound(what=f"course(s) {', '.join(missing)}", what_ko=f"과목 {', '.join(missing)}")
-    return found
-
-
-async def create_course(conn: AsyncConnection, data: CourseIn) -> int:
-    session = _session(conn)
-    if await session.scalar(select(Course.id).where(Course.code == data.code)) is not None:
-        raise Conflict(
-            reason=f"course {data.code!r} exists", reason_ko=f"이미 있는 과목입니다: {data.code}"
-        )
-    course = Course(
-        code=data.code,
-        title_ko=data.title_ko,
-        title_en=data.title_en,
-        credits=data.credits,
-        department_id=await department_id_of(conn, data.department_code),
-    )
-    session.add(course)
-    await session.flush()
-    await _set_prerequisites(conn, session, course.id, data.prerequisite_codes)
-    await bump_catalog_version(conn)
-    return course.id
-
-
-async def update_course(conn: AsyncConnection, course_id: int, patch: CoursePatch) -> None:
-    session = _session(conn)
-    course = await session.get(Course, course_id)
-    if course is None:
-        raise NotFound(what="course", what_ko="과목", course_id=course_id)
-    for name in ("title_ko", "title_en", "credits"):
-        if (value := getattr(patch, name)) is not None:
-            setattr(course, name, value)
-    if patch.department_code is not None:
-        course.department_id = await department_id_of(conn, patch.department_code)
-    if patch.prerequisite_codes is not None and course.code in patch.prerequisite_codes:
-        raise Conflict(
-            reason="a course cannot require itself",
-            reason_ko="자기 자신을 선수과목으로 둘 수 없습니다",
-        )
-    await session.flush()
-    if patch.prerequisite_codes is not None:
-        await _set_prerequisites(conn, session, course_id, patch.prerequisite_codes)
-    await bump_catalog_version(conn)
-
-
-async def _set_prerequisites(
-    conn: AsyncConnection, session: AsyncSession, course_id: int, codes: Sequence[str]
-) -> None:
-    required = await _courses_by_code(session, codes)
-    await conn.execute(
-        delete(course_prerequisites).where(course_prerequisites.c.course_id == course_id)
-    )
-    if required:
-        await conn.execute(
-            insert(course_prerequisites),
-            [{"course_id": course_id, "prerequisite_id": c.id} for c in required],
-        )
-
-
-async def delete_course(conn: AsyncConnection, course_id: int) -> None:
-    if await conn.scalar(select(func.count()).where(Section.course_id == course_id)):
-        raise Conflict(
-            reason="the course has sections; delete them first",
-            reason_ko="분반이 있는 과목은 삭제할 수 없습니다",
-        )
-    result = await conn.execute(delete(Course).where(Course.id == course_id).returning(Course.id))
-    if result.first() is None:
-        raise NotFound(what="course", what_ko="과목", course_id=course_id)
-    await bump_catalog_version(conn)
-
-
-# --- sections ---------------------------------------------------------------------------
-
-
-async def create_section(conn: AsyncConnection, data: SectionIn) -> int:
-    session = _session(conn)
-    if await session.get(Term, data.term_id) is None:
-        raise NotFound(what="term", what_ko="학기", term_id=data.term_id)
-    (course,) = await _courses_by_code(session, [data.course_code])
-    duplicate = await session.scalar(
-        select(Section.id).where(
-            Section.term_id == data.term_id,
-            Section.course_id == course.id,
-            Section.number == data.number,
-        )
-    )
-    if duplicate is not None:
-        raise Conflict(
-            reason=f"{data.course_code} section {data.number} exists in this term",
-            reason_ko=f"{data.course_code} {data.number}분반이 이미 있습니다",
-        )
-    section = Section(
-        term_id=data.term_id,
-        course_id=course.id,
-        number=data.number,
-        capacity=data.capacity,
-        enrolled=0,
-        status=data.status,
-        instructor_name=data.instructor_name,
-        instructor_id=await _instructor_id(conn, data.instructor_username),
-        meeting_times=_meetings(data.meeting_times),
-    )
-    session.add(section)
-    await session.flush()
-    await bump_catalog_version(conn)
-    return section.id
-
-
-async def update_section(
-    conn: AsyncConnection,
-    section_id: int,
-    patch: SectionPatch,
-    enrollment: EnrollmentService,
-    actor_id: int | None,
-) -> None:
-    """Edit a section; raising the capacity or reopening it hands seats to the waitlist."""
-    # Lock the row first: capacity is judged against `enrolled`, which claims change.
-    await conn.execute(select(Section.id).where(Section.id == section_id).with_for_update())
-    session = _session(conn)
-    section = await session.get(Section, section_id)
-    if section is None:
-        raise NotFound(what="section", what_ko="분반", section_id=section_id)
-    if patch.capacity is not None:
-        if patch.capacity < section.enrolled:
-            raise CapacityBelowEnrolled(enrolled=section.enrolled, capacity=patch.capacity)
-        section.capacity = patch.capacity
-    if patch.status is not None:
-        section.status = patch.status
-    if patch.instructor_name is not None:
-        section.instructor_name = patch.instructor_name
-    if patch.instructor_username is not None:
-        section.instructor_id = await _instructor_id(conn, patch.instructor_username or None)
-    if patch.meeting_times is not None:
-        section.meeting_times = _meetings(patch.meeting_times)
-    await session.flush()
-    if patch.status is not None or patch.meeting_times is not None:
-        # What the rules cache changed. Capacity is not cached (the claim reads it live), so
-        # raising seats in the middle of the rush does not flush every worker's cache.
-        await bump_catalog_version(conn)
-
-    free = section.capacity - section.enrolled
-    if free > 0 and section.status == "open":
-        # This transaction's own edits are what the rules must see, and they are not
-        # committed yet: read them uncached, and promote through a private cache.
-        info = (await load_sections(conn, {section_id}))[section_id]
-        promoted = await enrollment.with_private_cache().promote_from_waitlist(
-            conn, info, seats=free, actor_id=actor_id
-        )
-        if promoted:
-            await conn.execute(
-                update(Section)
-                .where(Section.id == section_id)
-                .values(enrolled=Section.enrolled + len(promoted))
+    async def search(
+        self,
+        *,
+        term_id: int | None,
+        q: str | None,
+        department: str | None,
+        has_seats: bool,
+        page: int,
+        page_size: int,
+    ) -> SectionPage:
+        """Sections of the term (the current one if not given)."""
+        async with self.db.transaction(write=False) as conn:
+            return await reads.search_sections(
+                conn,
+                term_id=term_id or await reads.current_term_id(conn),
+                q=q,
+                department=department,
+                has_seats=has_seats,
+                page=page,
+                page_size=page_size,
             )
 
+    async def section(self, section_id: int) -> SectionOut:
+        async with self.db.transaction(write=False) as conn:
+            return await reads.section_view(conn, section_id)
 
-async def delete_section(conn: AsyncConnection, section_id: int) -> None:
-    enrolled = await conn.scalar(
-        select(Section.enrolled).where(Section.id == section_id).with_for_update()
-    )
-    if enrolled is None:
-        raise NotFound(what="section", what_ko="분반", section_id=section_id)
-    if enrolled > 0:
-        raise SectionHasEnrollments(enrolled=enrolled)
-    await conn.execute(delete(WaitlistEntry).where(WaitlistEntry.section_id == section_id))
-    await conn.execute(delete(Section).where(Section.id == section_id))
-    await bump_catalog_version(conn)
+    async def create_term(self, data: TermIn) -> TermOut:
+        async def work(conn: AsyncConnection) -> TermOut:
+            return await reads.term_view(conn, await store.create_term(conn, data))
 
+        return await self.db.run(work)
 
-def _meetings(meetings: Sequence[MeetingTimeIn]) -> list[MeetingTime]:
-    return [
-        MeetingTime(day=m.day, start_minute=m.start, end_minute=m.end, room=m.room)
-        for m in meetings
-    ]
+    async def update_term(self, term_id: int, patch: TermPatch) -> TermOut:
+        async def work(conn: AsyncConnection) -> TermOut:
+            await store.update_term(conn, term_id, patch)
+            return await reads.term_view(conn, term_id)
 
+        return await self.db.run(work)
 
-async def _instructor_id(conn: AsyncConnection, username: str | None) -> int | None:
-    if not username:
-        return None
-    user_id = await conn.scalar(
-        select(User.id).where(User.username == username, User.role.in_(("professor", "admin")))
-    )
-    if user_id is None:
-        raise NotFound(what=f"professor {username}", what_ko=f"교수 {username}")
-    return user_id
+    async def create_department(self, data: DepartmentIn) -> DepartmentOut:
+        department_id = await self.db.run(lambda conn: store.create_department(conn, data))
+        return DepartmentOut(id=department_id, **data.model_dump())
+
+    async def create_course(self, data: CourseIn) -> CourseOut:
+        async def work(conn: AsyncConnection) -> CourseOut:
+            return (await reads.course_views(conn, await store.create_course(conn, data)))[0]
+
+        return await self.db.run(work)
+
+    async def update_course(self, course_id: int, patch: CoursePatch) -> CourseOut:
+        async def work(conn: AsyncConnection) -> CourseOut:
+            await store.update_course(conn, course_id, patch)
+            return (await reads.course_views(conn, course_id))[0]
+
+        return await self.db.run(work)
+
+    async def delete_course(self, course_id: int) -> None:
+        await self.db.run(lambda conn: store.delete_course(conn, course_id))
+
+    async def create_section(self, data: SectionIn) -> SectionOut:
+        async def work(conn: AsyncConnection) -> SectionOut:
+            return await reads.section_view(conn, await store.create_section(conn, data))
+
+        return await self.db.run(work)
+
+    async def delete_section(self, section_id: int) -> None:
+        await self.db.run(lambda conn: store.delete_section(conn, section_id))

@@ -14,8 +14,10 @@ from sugang.cli.common import console, errors
 from sugang.cluster import runner
 from sugang.cluster.checks import Finding, Level, summary
 from sugang.cluster.inventory import Inventory, InventoryError, load
+from sugang.cluster.nodes import NodeStatus
 from sugang.cluster.plan import LOAD_BALANCER, HostFacts, Plan, file_sha256, plan_up
-from sugang.cluster.ssh import HostError
+from sugang.cluster.ssh import HostError, connected
+from sugang.cluster.state import current_plan
 
 app = typer.Typer(
     help="Build and run a K3s cluster on your machines over SSH.", no_args_is_help=True
@@ -117,8 +119,8 @@ def plan(
         names = [n.name for n in cluster.nodes] + ([LOAD_BALANCER] if cluster.load_balancer else [])
 
         async def current() -> tuple[Plan, str | None]:
-            async with runner.connected(cluster, names) as hosts:
-                return await runner.current_plan(cluster, hosts)
+            async with connected(cluster, names) as hosts:
+                return await current_plan(cluster, hosts)
 
         steps, token = _run(current())
         del token  # the plan shows joiners' configs with the token redacted
@@ -189,7 +191,7 @@ def up(
     console.print(f"kubectl --kubeconfig {path} --context {cluster.cluster.name} get nodes")
 
 
-def print_nodes(nodes: list[runner.NodeStatus]) -> None:
+def print_nodes(nodes: list[NodeStatus]) -> None:
     grid = Table()
     for column in ("NAME", "STATUS", "ROLES", "VERSION", "INTERNAL-IP"):
         grid.add_column(column)

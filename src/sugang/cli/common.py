@@ -9,7 +9,7 @@ from rich.console import Console
 
 from sugang.config import Settings
 from sugang.errors import SugangError
-from sugang.services import Services
+from sugang.runtime import Services
 
 T = TypeVar("T")
 

@@ -7,9 +7,9 @@ import typer
 from alembic.script import ScriptDirectory
 from sqlalchemy.exc import DBAPIError
 
-from sugang import migrate
 from sugang.cli.common import console, errors, run_with_services
-from sugang.services import Services
+from sugang.db import migrate
+from sugang.runtime import Services
 
 app = typer.Typer(help="Database schema migrations (Alembic).", no_args_is_help=True)
 

@@ -7,8 +7,8 @@ import typer
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from sugang.cli.common import console, errors
-from sugang.kube.kit import OVERLAYS, KitError, ensure_secrets, render
-from sugang.kube.rollout import Kubectl, deploy, endpoints
+from sugang.deploy.kit import OVERLAYS, KitError, ensure_secrets, render
+from sugang.deploy.rollout import Kubectl, deploy, endpoints
 
 
 def deploy_command(

@@ -6,8 +6,9 @@ from typing import Annotated
 import typer
 
 from sugang.cli.common import console, run_with_services
-from sugang.registrar.imports import COLUMNS, ImportKind, ImportReport, decode_csv, import_csv
-from sugang.services import Services
+from sugang.registrar.imports.rows import ImportKind, ImportReport, decode_csv
+from sugang.registrar.service import IMPORT_COLUMNS
+from sugang.runtime import Services
 
 app = typer.Typer(
     help="Import CSV files. All rows or none: any bad row is reported and nothing is written.",
@@ -19,7 +20,7 @@ def _import(kind: ImportKind, path: Path) -> None:
     text = decode_csv(path.read_bytes())
 
     async def work(services: Services) -> ImportReport:
-        return await import_csv(services.db, services.enrollment, kind, text, clock=services.clock)
+        return await services.registrar.import_csv(kind, text, actor_id=None)
 
     report = run_with_services(work)
     console.print(
@@ -33,7 +34,7 @@ def _command(kind: ImportKind) -> None:
     ) -> None:
         _import(kind, path)
 
-    command.__doc__ = f"Import {kind} from CSV with columns: {', '.join(COLUMNS[kind])}."
+    command.__doc__ = f"Import {kind} from CSV with columns: {', '.join(IMPORT_COLUMNS[kind])}."
     app.command(kind)(command)
 
 

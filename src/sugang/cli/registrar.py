@@ -6,15 +6,12 @@ from typing import Annotated, cast
 
 import typer
 from rich.progress import Progress
-from sqlalchemy import select
 
-from sugang.catalog.models import Term
 from sugang.cli.common import console, errors, run_with_services
-from sugang.errors import NotFound
-from sugang.registrar.auto_enroll import AutoEnrollReport, auto_enroll
-from sugang.services import Services
+from sugang.registrar.auto_enroll import AutoEnrollReport
+from sugang.runtime import Services
 from sugang.waitingroom.room import Mode, RoomStatus
-from sugang.waitingroom.service import RoomChange, change_room
+from sugang.waitingroom.service import RoomChange
 
 app = typer.Typer(help="Registrar operations.", no_args_is_help=True)
 
@@ -27,12 +24,10 @@ def auto_enroll_command(
     contested sections are left for the live rush."""
 
     async def work(services: Services) -> AutoEnrollReport:
-        term_id = await _term_id(services, term)
+        term_id = await services.catalog.term_id_of(term)
         with Progress(console=console, transient=True) as progress:
             task = progress.add_task("auto-enrolling", total=None)
-            return await auto_enroll(
-                services.db,
-                services.enrollment,
+            return await services.registrar.auto_enroll(
                 term_id,
                 actor_id=None,
                 progress=lambda done, total: progress.update(task, completed=done, total=total),
@@ -70,7 +65,7 @@ def rush_mode_command(
         raise typer.Exit(2)
 
     async def work(services: Services) -> dict[str, object]:
-        term_id = await _term_id(services, term)
+        term_id = await services.catalog.term_id_of(term)
         change = RoomChange(
             rush_mode=on,
             mode=cast(Mode | None, mode),
@@ -82,22 +77,10 @@ def rush_mode_command(
             accepting=accepting,
             reset=reset,
         )
-        rush, status = await change_room(services, term_id, change, actor_id=None)
+        rush, status = await services.queue.change(term_id, change, actor_id=None)
         return {"term_id": term_id, "rush_mode": rush, **_status_dict(status)}
 
     console.print_json(json.dumps(run_with_services(work)))
-
-
-async def _term_id(services: Services, term: str) -> int:
-    async with services.db.transaction(write=False) as conn:
-        term_id = await conn.scalar(
-            select(Term.id).where(
-                (Term.code == term) | (Term.id == (int(term) if term.isdigit() else -1))
-            )
-        )
-    if term_id is None:
-        raise NotFound(what=f"term {term}", what_ko=f"학기 {term}")
-    return int(term_id)
 
 
 def _status_dict(status: RoomStatus) -> dict[str, object]:

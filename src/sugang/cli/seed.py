@@ -8,10 +8,10 @@ import typer
 from rich.table import Table
 
 from sugang.cli.common import console, errors, run_with_services
+from sugang.runtime import Services
 from sugang.seed.demo import demo_present, seed_demo
 from sugang.seed.synthetic import SyntheticSpec, SyntheticTerm, seed_synthetic, write_credentials
-from sugang.services import Services
-from sugang.waitingroom.service import RoomChange, change_room
+from sugang.waitingroom.service import RoomChange
 
 
 def seed(
@@ -53,8 +53,8 @@ def seed(
                 conn, spec, services.clock, progress=lambda step: errors.print(f"… {step}")
             )
         # A fresh rush: an empty room (shared in Redis, if configured), rush mode as asked.
-        await services.room.reset(term.term_id)
-        await change_room(services, term.term_id, RoomChange(rush_mode=rush_mode), None)
+        await services.queue.reset(term.term_id)
+        await services.queue.change(term.term_id, RoomChange(rush_mode=rush_mode), None)
         return term
 
     try:

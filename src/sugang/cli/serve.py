@@ -35,7 +35,7 @@ def serve(
         port=port or settings.port,
         workers=workers or settings.workers,
         log_level=log_level,
-        log_config=log_config(log_level),
+        log_config=log_config(log_level, settings.log_format),
         access_log=False,  # sugang's middleware writes the access log, with the request id
         timeout_graceful_shutdown=20,
     )

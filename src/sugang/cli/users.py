@@ -4,10 +4,10 @@ from typing import Annotated, cast
 
 import typer
 
-from sugang.auth.service import create_user
+from sugang.auth.store import create_user
 from sugang.auth.tokens import Role
 from sugang.cli.common import console, errors, run_with_services
-from sugang.services import Services
+from sugang.runtime import Services
 
 app = typer.Typer(help="Accounts for professors and registrar staff.", no_args_is_help=True)
 

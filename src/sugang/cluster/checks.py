@@ -57,11 +57,13 @@ class Finding:
     fix: str = ""
 
 
-def parse(text: str) -> dict[str, str]:
+def key_values(text: str) -> dict[str, str]:
+    """The `key=value` lines a gathering script prints, values stripped; other lines are
+    ignored."""
     return {
         key: value.strip()
-        for key, _, value in (line.partition("=") for line in text.splitlines())
-        if key
+        for key, equals, value in (line.partition("=") for line in text.splitlines())
+        if key and equals
     }
 
 

@@ -1,13 +1,10 @@
-"""`sugang cluster up`, `status` and `down`, carried out over SSH: read the hosts' facts, plan,
-run the plan stage by stage, and fetch the kubeconfig. Every decision is the planner's; this
-module only talks to hosts."""
+"""`sugang cluster check`, `up`, `status` and `down`, carried out over SSH: read the hosts' state
+(state.py), plan, run the plan stage by stage, and fetch the kubeconfig. Every decision is the
+planner's (plan.py); this module only carries it out."""
 
 import asyncio
-import json
 import os
-import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
-from contextlib import AsyncExitStack, asynccontextmanager
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
@@ -20,71 +17,30 @@ from sugang.cluster.checks import (
     judge_node,
     judge_reachability,
     judge_uniqueness,
-    parse,
+    key_values,
     probe_script,
     probe_targets,
 )
 from sugang.cluster.inventory import Inventory, Node, Role
-from sugang.cluster.plan import (
-    LOAD_BALANCER,
-    TOKEN_PLACEHOLDER,
-    Action,
-    HostFacts,
-    Plan,
-    Step,
-    file_sha256,
-    plan_up,
+from sugang.cluster.nodes import (
+    NodeStatus,
+    Report,
+    list_nodes,
+    wait_for_api,
+    wait_for_nodes,
 )
+from sugang.cluster.plan import LOAD_BALANCER, TOKEN_PLACEHOLDER, Action, Step
 from sugang.cluster.render import (
-    HAPROXY_CONFIG,
     K3S_CONFIG,
     K3S_KUBECONFIG,
-    NGINX_INCLUDE,
-    NGINX_MAIN_CONFIG,
-    NGINX_STREAM_CONFIG,
     NODE_TOKEN,
     kubeconfig_for,
     merge_kubeconfig,
 )
-from sugang.cluster.ssh import Host, HostError, targets
+from sugang.cluster.ssh import Host, HostError, connected
+from sugang.cluster.state import current_plan, read_token
 
-Report = Callable[[str, str], None]  # (host, what happened)
 T = TypeVar("T")
-
-FACTS = f"""
-echo "version=$(/usr/local/bin/k3s --version 2>/dev/null | head -n1 | cut -d' ' -f3)"
-if [ -x /usr/local/bin/k3s-uninstall.sh ]; then echo role=server;
-elif [ -x /usr/local/bin/k3s-agent-uninstall.sh ]; then echo role=agent; fi
-echo "config=$(sha256sum {K3S_CONFIG} 2>/dev/null | cut -d' ' -f1)"
-echo "binary=$(sha256sum /usr/local/bin/k3s 2>/dev/null | cut -d' ' -f1)"
-if command -v ufw >/dev/null && ufw status 2>/dev/null | grep -q '^Status: active'; then
-  echo ufw=active; fi
-"""
-
-LB_FACTS = {
-    "nginx": f"""
-command -v nginx >/dev/null && echo installed=yes
-echo "config=$(sha256sum {NGINX_STREAM_CONFIG} 2>/dev/null | cut -d' ' -f1)"
-grep -qxF '{NGINX_INCLUDE}' {NGINX_MAIN_CONFIG} 2>/dev/null && echo included=yes
-if ls /etc/nginx/modules-enabled/*stream* >/dev/null 2>&1 \
-  || nginx -V 2>&1 | grep -qE -- '--with-stream( |$)'; then echo stream=yes; fi
-true
-""",
-    "haproxy": f"""
-command -v haproxy >/dev/null && echo installed=yes
-echo "config=$(sha256sum {HAPROXY_CONFIG} 2>/dev/null | cut -d' ' -f1)"
-true
-""",
-}
-
-
-@dataclass(frozen=True)
-class NodeStatus:
-    name: str
-    ready: bool
-    roles: str
-    version: str
-    internal_ip: str
 
 
 @dataclass
@@ -98,71 +54,6 @@ class UpResult:
 def default_kubeconfig() -> Path:
     first = os.environ.get("KUBECONFIG", "").split(os.pathsep)[0]
     return Path(first) if first else Path.home() / ".kube" / "config"
-
-
-@asynccontextmanager
-async def connected(inventory: Inventory, names: Iterable[str]) -> AsyncIterator[dict[str, Host]]:
-    """SSH connections to the named hosts, opened in parallel."""
-    every = targets(inventory)
-    async with AsyncExitStack() as stack:
-        hosts = [Host(every[name]) for name in names]
-        opened = await asyncio.gather(
-            *(stack.enter_async_context(host) for host in hosts), return_exceptions=True
-        )
-        failures = [o for o in opened if isinstance(o, BaseException)]
-        if failures:
-            raise failures[0]
-        yield {host.name: host for host in hosts}
-
-
-def parse_facts(text: str) -> dict[str, str]:
-    return dict(line.split("=", 1) for line in text.splitlines() if "=" in line)
-
-
-async def node_facts(host: Host) -> HostFacts:
-    found = parse_facts((await host.run(FACTS, step="read the host's state")).stdout)
-    return HostFacts(
-        k3s_version=found.get("version") or None,
-        installed_as=Role(found["role"]) if found.get("role") else None,
-        config_sha256=found.get("config") or None,
-        binary_sha256=found.get("binary") or None,
-        ufw_active=found.get("ufw") == "active",
-    )
-
-
-async def lb_facts(host: Host, kind: str) -> HostFacts:
-    found = parse_facts((await host.run(LB_FACTS[kind], step="read the host's state")).stdout)
-    return HostFacts(
-        lb_installed=found.get("installed") == "yes",
-        lb_config_sha256=found.get("config") or None,
-        nginx_includes_stream=found.get("included") == "yes",
-        nginx_has_stream=found.get("stream") == "yes",
-    )
-
-
-async def gather(inventory: Inventory, hosts: dict[str, Host]) -> dict[str, HostFacts]:
-    names = [n.name for n in inventory.nodes]
-    facts = await asyncio.gather(*(node_facts(hosts[name]) for name in names))
-    found = dict(zip(names, facts, strict=True))
-    if inventory.load_balancer:
-        found[LOAD_BALANCER] = await lb_facts(hosts[LOAD_BALANCER], inventory.load_balancer.kind)
-    return found
-
-
-async def read_token(host: Host) -> str | None:
-    token = await host.read(NODE_TOKEN)
-    return token.strip() if token and token.strip() else None
-
-
-async def current_plan(inventory: Inventory, hosts: dict[str, Host]) -> tuple[Plan, str | None]:
-    """The plan from the hosts' state now, with the token if the first server has one."""
-    facts = await gather(inventory, hosts)
-    token = None
-    if facts[inventory.first_server.name].installed_as is Role.SERVER:
-        token = await read_token(hosts[inventory.first_server.name])
-    airgap = inventory.cluster.airgap
-    binary = file_sha256(airgap.k3s_binary) if airgap else None
-    return plan_up(inventory, facts, token, binary), token
 
 
 @dataclass
@@ -268,55 +159,6 @@ async def apply_step(host: Host, step: Step, report: Report) -> None:
         raise
 
 
-async def wait_for_api(host: Host, timeout: float, report: Report) -> None:
-    deadline = time.monotonic() + timeout
-    while True:
-        result = await host.run("k3s kubectl get --raw=/readyz", check=False, timeout=30)
-        if result.ok and result.stdout.strip() == "ok":
-            report(host.name, "the API is ready")
-            return
-        if time.monotonic() > deadline:
-            raise HostError(host.name, Action.WAIT_API, result.output or "no answer")
-        await asyncio.sleep(2)
-
-
-async def list_nodes(host: Host) -> list[NodeStatus]:
-    answer = await host.run("k3s kubectl get nodes -o json", step=str(Action.NODES), timeout=60)
-    return [node_status(item) for item in json.loads(answer.stdout)["items"]]
-
-
-def node_status(item: dict[str, Any]) -> NodeStatus:
-    labels = item["metadata"].get("labels", {})
-    roles = sorted(
-        key.split("/", 1)[1] for key in labels if key.startswith("node-role.kubernetes.io/")
-    )
-    conditions = {c["type"]: c["status"] for c in item.get("status", {}).get("conditions", [])}
-    addresses = {a["type"]: a["address"] for a in item.get("status", {}).get("addresses", [])}
-    return NodeStatus(
-        name=item["metadata"]["name"],
-        ready=conditions.get("Ready") == "True",
-        roles=",".join(roles) or "<none>",
-        version=item.get("status", {}).get("nodeInfo", {}).get("kubeletVersion", "?"),
-        internal_ip=addresses.get("InternalIP", "?"),
-    )
-
-
-async def wait_for_nodes(host: Host, names: list[str], timeout: float) -> list[NodeStatus]:
-    """Until every node of the inventory is registered and Ready."""
-    deadline = time.monotonic() + timeout
-    while True:
-        nodes = await list_nodes(host)
-        ready = {n.name for n in nodes if n.ready}
-        missing = [name for name in names if name not in ready]
-        if not missing:
-            return nodes
-        if time.monotonic() > deadline:
-            raise HostError(
-                host.name, str(Action.NODES), f"not registered or not Ready: {', '.join(missing)}"
-            )
-        await asyncio.sleep(2)
-
-
 def write_kubeconfig(path: Path, new: dict[str, Any]) -> bool:
     """Merge into the kubeconfig at `path` (0600); False when it already said the same."""
     existing = yaml.safe_load(path.read_text()) if path.exists() else None
@@ -380,7 +222,7 @@ async def check(
 
         async def one(node: Node) -> tuple[str, dict[str, str], list[Finding]]:
             host = hosts[node.name]
-            facts = parse((await host.run(GATHER, step="preflight")).stdout)
+            facts = key_values((await host.run(GATHER, step="preflight")).stdout)
             probes = await host.run(
                 probe_script(probe_targets(inventory, node)), step="reachability"
             )

@@ -2,9 +2,12 @@
 is not root), write a file from stdin, upload a binary. Secrets travel on stdin or SFTP, never
 on a command line."""
 
+import asyncio
 import posixpath
 import shlex
 import uuid
+from collections.abc import AsyncIterator, Iterable
+from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -180,3 +183,18 @@ class Host:
             f"{shlex.quote(remote)}; status=$?; rm -f {staging}; exit $status",
             step=step or f"install {remote}",
         )
+
+
+@asynccontextmanager
+async def connected(inventory: Inventory, names: Iterable[str]) -> AsyncIterator[dict[str, Host]]:
+    """SSH connections to the named hosts, opened in parallel."""
+    every = targets(inventory)
+    async with AsyncExitStack() as stack:
+        hosts = [Host(every[name]) for name in names]
+        opened = await asyncio.gather(
+            *(stack.enter_async_context(host) for host in hosts), return_exceptions=True
+        )
+        failures = [o for o in opened if isinstance(o, BaseException)]
+        if failures:
+            raise failures[0]
+        yield {host.name: host for host in hosts}

@@ -1,11 +1,13 @@
 """The basket (장바구니): sections a student lines up during the basket period."""
 
+from datetime import datetime
+
 from sqlalchemy import bindparam, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from sugang.base import UTCDateTime
-from sugang.enrollment import rules
-from sugang.enrollment.service import EnrollmentService
+from sugang.catalog.cache import CatalogCache
+from sugang.db.types import UTCDateTime
+from sugang.enrollment import rules, student_facts
 from sugang.errors import NotInBasket
 
 _BASKET_SECTIONS = text(
@@ -27,28 +29,28 @@ _REMOVE = text(
 )
 
 
-async def add_to_basket(
-    conn: AsyncConnection, service: EnrollmentService, student_id: int, section_id: int
-) -> None:
-    """Add a section, refusing a second section of a course, a clash or too many credits."""
-    now = service.clock()
-    student = await service.lock_student(conn, student_id)
-    section = await service.catalog.section(conn, section_id)
-    term = await service.catalog.term(conn, section.term_id)
-    rows = await conn.execute(_BASKET_SECTIONS, {"student_id": student_id, "term_id": term.id})
-    basket = await service.catalog.sections(conn, [r.section_id for r in rows])
+async def add(
+    conn: AsyncConnection, catalog: CatalogCache, student_id: int, section_id: int, now: datetime
+) -> int:
+    """Add a section, refusing a second section of a course, a clash or too many credits;
+    the section's term."""
+    student = await student_facts.lock_student(conn, catalog, student_id)
+    section = await catalog.section(conn, section_id)
+    term = await catalog.term(conn, section.term_id)
+    basket = await catalog.sections(conn, await section_ids(conn, student_id, term.id))
     refusal = rules.check_basket_add(student, term, section, list(basket.values()), now)
     if refusal is not None:
         raise refusal
     await conn.execute(_ADD, {"student_id": student_id, "section_id": section_id, "now": now})
+    return term.id
 
 
-async def remove_from_basket(conn: AsyncConnection, student_id: int, section_id: int) -> None:
+async def remove(conn: AsyncConnection, student_id: int, section_id: int) -> None:
     removed = await conn.execute(_REMOVE, {"student_id": student_id, "section_id": section_id})
     if removed.first() is None:
         raise NotInBasket(section_id=section_id)
 
 
-async def basket_section_ids(conn: AsyncConnection, student_id: int, term_id: int) -> list[int]:
+async def section_ids(conn: AsyncConnection, student_id: int, term_id: int) -> list[int]:
     rows = await conn.execute(_BASKET_SECTIONS, {"student_id": student_id, "term_id": term_id})
     return [r.section_id for r in rows]

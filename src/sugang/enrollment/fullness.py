@@ -20,7 +20,7 @@ from typing import Protocol
 
 from redis.exceptions import RedisError
 
-from sugang.redis_client import redis_client
+from sugang.db.redis import redis_client
 
 TTL_SECONDS = 2.0
 

@@ -1,21 +1,11 @@
-"""Enrollments, waitlist, basket, the audit log and stored idempotent responses."""
+"""Enrollments, waitlists and baskets."""
 
 from datetime import datetime
-from typing import Any
 
-from sqlalchemy import (
-    JSON,
-    ForeignKey,
-    Index,
-    Integer,
-    SmallInteger,
-    String,
-    Text,
-    UniqueConstraint,
-)
+from sqlalchemy import ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from sugang.base import Base, UTCDateTime
+from sugang.db.types import Base, UTCDateTime
 
 
 class Enrollment(Base):
@@ -58,31 +48,4 @@ class BasketEntry(Base):
     section_id: Mapped[int] = mapped_column(
         ForeignKey("sections.id", ondelete="CASCADE"), primary_key=True, index=True
     )
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
-
-
-class AuditEntry(Base):
-    """Append-only: every enroll, drop, waitlist change and promotion, with its outcome."""
-
-    __tablename__ = "audit_log"
-    __table_args__ = (Index("ix_audit_log_student_id", "student_id"),)
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    at: Mapped[datetime] = mapped_column(UTCDateTime)
-    actor_id: Mapped[int | None] = mapped_column(Integer)
-    student_id: Mapped[int | None] = mapped_column(Integer)
-    section_id: Mapped[int | None] = mapped_column(Integer)
-    action: Mapped[str] = mapped_column(String(32))
-    outcome: Mapped[str] = mapped_column(String(32))
-    detail: Mapped[dict[str, Any] | None] = mapped_column(JSON)
-
-
-class IdempotencyRecord(Base):
-    __tablename__ = "idempotency_records"
-
-    user_id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    key: Mapped[str] = mapped_column(String(255), primary_key=True)
-    fingerprint: Mapped[str] = mapped_column(String(64))
-    status_code: Mapped[int | None] = mapped_column(SmallInteger)
-    body: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)

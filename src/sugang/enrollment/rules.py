@@ -1,14 +1,17 @@
 """The registration rules as pure functions: why a request is refused, without a database.
 
-Each check returns the refusal (a SugangError to raise) or None. The service loads the facts,
-calls `check_enrollment` inside the transaction that holds the student's lock, and only then
-claims the seat; the seat itself is guarded by the database statement, not by these checks.
+This module answers "why was I refused?". Each check returns the refusal (a SugangError the
+service raises) or None; `check_enroll`, `check_drop` and `check_seats` are what the enroll
+and drop paths ask, in the order a student would want to hear the reasons. The service loads
+the facts, asks here, and only then claims the seat; the seat itself is guarded by the
+database statement (sugang.enrollment.seats), not by these checks.
 """
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 
+from sugang.catalog.facts import SectionInfo, TermInfo
 from sugang.errors import (
     AdmissionExpired,
     AdmissionNotYours,
@@ -19,80 +22,12 @@ from sugang.errors import (
     CreditLimit,
     PrerequisiteMissing,
     SectionClosed,
+    SectionFull,
     SugangError,
     TimeConflict,
     WindowClosed,
 )
-
-DAY_NAMES = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
-
-
-@dataclass(frozen=True)
-class Slot:
-    """A weekly meeting: day 0 = Monday, minutes from midnight, half-open [start, end)."""
-
-    day: int
-    start_minute: int
-    end_minute: int
-    room: str = ""
-
-    def overlaps(self, other: "Slot") -> bool:
-        return (
-            self.day == other.day
-            and self.start_minute < other.end_minute
-            and other.start_minute < self.end_minute
-        )
-
-    def label(self) -> str:
-        return (
-            f"{DAY_NAMES[self.day]} {self.start_minute // 60:02d}:{self.start_minute % 60:02d}"
-            f"-{self.end_minute // 60:02d}:{self.end_minute % 60:02d}"
-        )
-
-
-@dataclass(frozen=True)
-class Window:
-    opens_at: datetime
-    closes_at: datetime
-    year_group: int | None = None  # None: every year group
-
-    def is_open(self, now: datetime) -> bool:
-        return self.opens_at <= now < self.closes_at
-
-    def admits(self, year: int) -> bool:
-        return self.year_group is None or self.year_group == year
-
-
-@dataclass(frozen=True)
-class TermInfo:
-    id: int
-    code: str
-    basket: Window
-    add_drop: Window
-    enrollment_windows: tuple[Window, ...] = ()
-    rush_mode: bool = False
-
-
-@dataclass(frozen=True)
-class Admission:
-    """What a verified X-Admission-Token says: this student may act in this term until then."""
-
-    student_id: int
-    term_id: int
-    expires_at: datetime
-
-
-@dataclass(frozen=True)
-class SectionInfo:
-    id: int
-    term_id: int
-    course_id: int
-    course_code: str
-    credits: int
-    number: int = 1
-    status: str = "open"
-    slots: tuple[Slot, ...] = ()
-    prerequisites: dict[int, str] = field(default_factory=dict)  # course id -> code
+from sugang.waitingroom.room import Admission
 
 
 @dataclass(frozen=True)
@@ -226,3 +161,47 @@ def check_basket_add(
     return check_time_conflict(basket, section) or check_credit_limit(
         basket, section, student.max_credits
     )
+
+
+def check_enroll(
+    student: StudentInfo,
+    term: TermInfo,
+    section: SectionInfo,
+    held: Sequence[SectionInfo],
+    completed: Iterable[int],
+    admission: Admission | None,
+    now: datetime,
+    *,
+    enforce_window: bool = True,
+) -> SugangError | None:
+    """Everything but the seat: the waiting room's pass, then every rule. The registrar's own
+    paths (auto-enrollment) pass `enforce_window=False`, which skips the window and the
+    waiting room alike."""
+    if enforce_window and (refusal := check_admission(term, student.id, admission, now)):
+        return refusal
+    return check_enrollment(
+        student, term, section, held, completed, now, enforce_window=enforce_window
+    )
+
+
+def check_drop(
+    student: StudentInfo, term: TermInfo, admission: Admission | None, now: datetime
+) -> SugangError | None:
+    """A drop needs the waiting room's pass in rush mode and an open window."""
+    return check_admission(term, student.id, admission, now) or check_window(
+        term, student.year, now
+    )
+
+
+def check_seats(section_id: int, status: str, capacity: int, enrolled: int) -> SugangError | None:
+    """Whether a claim that found no seat was refused for a closed or a full section (None:
+    a seat was freed after the claim looked, so claim again)."""
+    if status != "open":
+        return SectionClosed(section_id=section_id)
+    if enrolled >= capacity:
+        return section_full(section_id, capacity)
+    return None
+
+
+def section_full(section_id: int, capacity: int) -> SectionFull:
+    return SectionFull(section_id=section_id, capacity=capacity)

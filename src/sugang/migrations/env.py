@@ -1,12 +1,12 @@
-"""Alembic environment: runs on the connection handed over by sugang.migrate."""
+"""Alembic environment: runs on the connection handed over by sugang.db.migrate."""
 
 from alembic import context
 
-from sugang.models import Base
+from sugang.migrations.tables import Base
 
 connection = context.config.attributes.get("connection")
 if connection is None:
-    raise RuntimeError("run migrations through `sugang db upgrade` (sugang.migrate)")
+    raise RuntimeError("run migrations through `sugang db upgrade` (sugang.db.migrate)")
 
 context.configure(
     connection=connection,

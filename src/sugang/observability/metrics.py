@@ -108,3 +108,13 @@ def snapshot_text(families: list[GaugeMetricFamily]) -> bytes:
 def worker_exited(pid: int) -> None:
     if multiprocess_dir():
         multiprocess.mark_process_dead(pid)  # type: ignore[no-untyped-call]
+
+
+class EnrollmentMetrics:
+    """The enrollment service's outcome counts, as Prometheus counters."""
+
+    def attempt(self, outcome: str) -> None:
+        ENROLLMENT_ATTEMPTS.labels(outcome).inc()
+
+    def fast_refusal(self) -> None:
+        FAST_REFUSALS.inc()

@@ -95,7 +95,7 @@ async def _enroll_one(
     actor_id: int | None,
 ) -> None:
     async def work(conn: AsyncConnection) -> None:
-        await service.enroll(
+        await service.enroll_in(
             conn, student_id, section_id, actor_id=actor_id, source="auto", enforce_window=False
         )
 

@@ -7,8 +7,8 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from sugang.auth.passwords import hash_password
-from sugang.auth.service import create_user
-from sugang.catalog import service as catalog
+from sugang.auth.store import create_user
+from sugang.catalog import store as catalog
 from sugang.catalog.models import Term
 from sugang.catalog.schemas import (
     CourseIn,
@@ -20,7 +20,7 @@ from sugang.catalog.schemas import (
 )
 from sugang.clock import Clock
 from sugang.students.schemas import StudentIn
-from sugang.students.service import create_student
+from sugang.students.store import create_student
 
 DEMO_TERM = "2027-1"
 DEMO_PASSWORD = "sugang-demo-2027"

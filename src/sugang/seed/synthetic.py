@@ -16,12 +16,13 @@ from pathlib import Path
 from sqlalchemy import delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from sugang.audit import AuditEntry
 from sugang.auth.models import User
 from sugang.auth.passwords import hash_password
 from sugang.catalog.cache import bump_catalog_version
 from sugang.catalog.models import Course, Department, EnrollmentWindow, MeetingTime, Section, Term
 from sugang.clock import Clock
-from sugang.enrollment.models import AuditEntry, BasketEntry, Enrollment, WaitlistEntry
+from sugang.enrollment.models import BasketEntry, Enrollment, WaitlistEntry
 from sugang.students.models import Student
 
 CREDITS_PER_COURSE = 3

@@ -5,7 +5,7 @@ from sqlalchemy import CheckConstraint, Column, ForeignKey, Integer, SmallIntege
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from sugang.auth.models import User
-from sugang.base import Base
+from sugang.db.types import Base
 
 completed_courses = Table(
     "completed_courses",

@@ -4,8 +4,9 @@ from typing import Annotated
 
 from pydantic import BaseModel, Field
 
+from sugang.auth.schemas import Password
+
 StudentNumber = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.\-]+$")]
-Password = Annotated[str, Field(min_length=8, max_length=128)]
 CourseCode = Annotated[str, Field(min_length=1, max_length=16)]
 
 

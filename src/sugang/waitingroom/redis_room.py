@@ -8,8 +8,8 @@ from typing import Any, cast
 
 from redis.exceptions import RedisError
 
+from sugang.db.redis import redis_client
 from sugang.errors import QueueClosed, QueueUnavailable
-from sugang.redis_client import redis_client
 from sugang.waitingroom.room import (
     STEP_SLACK,
     Mode,

@@ -9,6 +9,7 @@ Admission lasts `session_seconds`; a student whose session ran out may join agai
 """
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Literal, Protocol
 
 Mode = Literal["rate", "concurrency", "adaptive"]
@@ -24,6 +25,15 @@ class Policy:
     rate: float = 50.0  # admissions per second ("rate"; where "adaptive" starts)
     max_active: int = 200  # live admitted sessions at most ("concurrency")
     session_seconds: int = 600  # how long an admission lasts
+
+
+@dataclass(frozen=True)
+class Admission:
+    """What a verified admission pass says: this student may act in this term until then."""
+
+    student_id: int
+    term_id: int
+    expires_at: datetime
 
 
 @dataclass(frozen=True)

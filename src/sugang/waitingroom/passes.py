@@ -5,15 +5,13 @@ Each kind has its own audience, so neither can stand in for the other or for a l
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from functools import lru_cache
 
-import jwt
+from sugang.auth import signing
+from sugang.waitingroom.room import Admission
 
-from sugang.enrollment.rules import Admission
-
-_ALGORITHM = "HS256"
 TICKET_AUDIENCE = "sugang-ticket"
 ADMISSION_AUDIENCE = "sugang-admission"
+_REQUIRED = ("sub", "term", "exp")
 
 
 @dataclass(frozen=True)
@@ -22,28 +20,8 @@ class Ticket:
     term_id: int
 
 
-def _sign(claims: dict[str, object], secret: str) -> str:
-    return jwt.encode(claims, secret, algorithm=_ALGORITHM)
-
-
-# Verified once per process (a student polls with one ticket and enrolls with one pass).
-@lru_cache(maxsize=20_000)
-def _verify(token: str, secret: str, audience: str) -> dict[str, object] | None:
-    try:
-        claims: dict[str, object] = jwt.decode(
-            token,
-            secret,
-            algorithms=[_ALGORITHM],
-            audience=audience,
-            options={"require": ["sub", "term", "exp"], "verify_exp": False},
-        )
-        return claims
-    except (jwt.InvalidTokenError, ValueError, TypeError):
-        return None
-
-
 def issue_ticket(ticket: Ticket, secret: str, expires_at: datetime) -> str:
-    return _sign(
+    return signing.sign(
         {
             "sub": str(ticket.student_id),
             "term": ticket.term_id,
@@ -55,14 +33,17 @@ def issue_ticket(ticket: Ticket, secret: str, expires_at: datetime) -> str:
 
 
 def read_ticket(token: str, secret: str, now: datetime) -> Ticket | None:
-    claims = _verify(token, secret, TICKET_AUDIENCE)
-    if claims is None or int(str(claims["exp"])) <= now.timestamp():
+    claims = signing.verify(token, secret, TICKET_AUDIENCE, _REQUIRED)
+    try:
+        if claims is None or int(str(claims["exp"])) <= now.timestamp():
+            return None
+        return Ticket(int(str(claims["sub"])), int(str(claims["term"])))
+    except ValueError:
         return None
-    return Ticket(int(str(claims["sub"])), int(str(claims["term"])))
 
 
 def issue_admission(admission: Admission, secret: str) -> str:
-    return _sign(
+    return signing.sign(
         {
             "sub": str(admission.student_id),
             "term": admission.term_id,
@@ -75,7 +56,7 @@ def issue_admission(admission: Admission, secret: str) -> str:
 
 def read_admission(token: str, secret: str) -> Admission | None:
     """The pass's claims if its signature holds (expiry is a rule, judged on the clock)."""
-    claims = _verify(token, secret, ADMISSION_AUDIENCE)
+    claims = signing.verify(token, secret, ADMISSION_AUDIENCE, _REQUIRED)
     if claims is None:
         return None
     try:

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sugang.kube.kit import KitError, Rendered, kubectl_path, to_yaml
+from sugang.deploy.kit import KitError, Rendered, kubectl_path, to_yaml
 
 NAMESPACE = "sugang"
 NODE_PORT = 30080

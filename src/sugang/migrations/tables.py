@@ -1,7 +1,7 @@
-"""Imports every table so that Base.metadata (migrations, tests) sees the whole schema."""
+"""Every table, imported so that Base.metadata (Alembic's env, tests) sees the whole schema."""
 
+from sugang.audit import AuditEntry
 from sugang.auth.models import User
-from sugang.base import Base
 from sugang.catalog.models import (
     CatalogState,
     Course,
@@ -12,13 +12,9 @@ from sugang.catalog.models import (
     Term,
     course_prerequisites,
 )
-from sugang.enrollment.models import (
-    AuditEntry,
-    BasketEntry,
-    Enrollment,
-    IdempotencyRecord,
-    WaitlistEntry,
-)
+from sugang.db.idempotency import IdempotencyRecord
+from sugang.db.types import Base
+from sugang.enrollment.models import BasketEntry, Enrollment, WaitlistEntry
 from sugang.students.models import Student, completed_courses
 
 __all__ = [

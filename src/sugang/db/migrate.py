@@ -1,4 +1,5 @@
-"""Schema migrations (Alembic), run on a connection of our own async engine."""
+"""Schema migrations (Alembic), run on a connection of our own async engine. The revisions
+live in sugang/migrations; this runner only points Alembic at them."""
 
 from collections.abc import Callable
 from pathlib import Path
@@ -8,7 +9,7 @@ from alembic.config import Config
 from sqlalchemy import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+MIGRATIONS_DIR = Path(__file__).parent.parent / "migrations"
 
 
 def alembic_config() -> Config:

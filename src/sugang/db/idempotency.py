@@ -1,51 +1,67 @@
-"""Idempotency-Key: a retried mutating request returns the first outcome and acts only once.
+"""Idempotent writes: a retried request returns the first outcome and acts only once.
 
 The key is recorded in the same transaction as the action, so the action and its record
 commit together or not at all. A concurrent retry blocks on the key's primary key until the
 first attempt finishes, then reads its outcome. Refusals are recorded too (the action runs in
 a savepoint that is rolled back), so a retry of a refused request is refused the same way.
 Keys are remembered for 24 hours; a client sends a new key for a new attempt (a new click).
+(The HTTP side, the Idempotency-Key header and the replayed answer, is sugang.http.idempotency.)
 """
 
 import hashlib
 import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import timedelta
-from typing import Annotated, Any
+from datetime import datetime, timedelta
+from typing import Any
 
-from fastapi import Header
-from fastapi.responses import JSONResponse, Response
-from sqlalchemy import bindparam, text
+from sqlalchemy import Integer, SmallInteger, String, Text, bindparam, text
 from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.orm import Mapped, mapped_column
 
-from sugang.base import UTCDateTime
 from sugang.clock import Clock
-from sugang.db import Database
+from sugang.db.engine import Database
+from sugang.db.types import Base, UTCDateTime
 from sugang.errors import IdempotencyKeyReused, SugangError
 
-IdempotencyKey = Annotated[
-    str | None,
-    Header(
-        alias="Idempotency-Key",
-        min_length=1,
-        max_length=255,
-        description="Send the same key when retrying; the request then acts at most once.",
-    ),
-]
+# How long a key is remembered; after that the same key is a new request.
+KEY_LIFETIME = timedelta(hours=24)
+
+
+class IdempotencyRecord(Base):
+    __tablename__ = "idempotency_records"
+
+    user_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    key: Mapped[str] = mapped_column(String(255), primary_key=True)
+    fingerprint: Mapped[str] = mapped_column(String(64))
+    status_code: Mapped[int | None] = mapped_column(SmallInteger)
+    body: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
 @dataclass(frozen=True)
 class Outcome:
+    """What the client is answered: a status and a JSON body (None for no body)."""
+
     status: int
     body: Any = None
     replayed: bool = False
 
-    def response(self) -> Response:
-        headers = {"Idempotent-Replayed": "true"} if self.replayed else None
-        if self.status == 204 or self.body is None:
-            return Response(status_code=self.status, headers=headers)
-        return JSONResponse(self.body, status_code=self.status, headers=headers)
+
+@dataclass(frozen=True)
+class IdempotentRequest:
+    """A mutating request sent with a key: whose it is, the key, a fingerprint of what it
+    asked (the same key with another request is refused), and the language a refusal is
+    stored in."""
+
+    user_id: int
+    key: str
+    fingerprint: str
+    language: str
+
+
+def fingerprint(*parts: object) -> str:
+    return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()
 
 
 _CLAIM_KEY = text(
@@ -64,51 +80,41 @@ _RENEW_KEY = text(
     "UPDATE idempotency_records SET fingerprint = :fingerprint, created_at = :now,"
     " status_code = NULL, body = NULL WHERE user_id = :user_id AND key = :key"
 ).bindparams(bindparam("now", type_=UTCDateTime()))
-
-# How long a key is remembered; after that the same key is a new request.
-KEY_LIFETIME = timedelta(hours=24)
 _STORE_OUTCOME = text(
     "UPDATE idempotency_records SET status_code = :status, body = :body"
     " WHERE user_id = :user_id AND key = :key"
 )
 
 
-def fingerprint(*parts: object) -> str:
-    return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()
-
-
 async def run_idempotent(
     db: Database,
     clock: Clock,
-    *,
-    user_id: int,
-    key: str | None,
-    request_fingerprint: str,
-    language: str,
+    request: IdempotentRequest | None,
     work: Callable[[AsyncConnection], Awaitable[Outcome]],
 ) -> Outcome:
-    if key is None:
+    """Run `work` in a transaction; with a request key, at most once per key."""
+    if request is None:
         return await db.run(work)
 
     async def once(conn: AsyncConnection) -> Outcome:
-        ids = {"user_id": user_id, "key": key}
+        ids = {"user_id": request.user_id, "key": request.key}
         now = clock()
         claimed = await conn.execute(
-            _CLAIM_KEY, {**ids, "fingerprint": request_fingerprint, "now": now}
+            _CLAIM_KEY, {**ids, "fingerprint": request.fingerprint, "now": now}
         )
         if claimed.first() is None:
             stored = (await conn.execute(_READ_KEY, ids)).one()
             if stored.created_at > now - KEY_LIFETIME:
-                if stored.fingerprint != request_fingerprint:
+                if stored.fingerprint != request.fingerprint:
                     raise IdempotencyKeyReused()
                 body = json.loads(stored.body) if stored.body else None
                 return Outcome(stored.status_code, body, replayed=True)
-            await conn.execute(_RENEW_KEY, {**ids, "fingerprint": request_fingerprint, "now": now})
+            await conn.execute(_RENEW_KEY, {**ids, "fingerprint": request.fingerprint, "now": now})
         try:
             async with conn.begin_nested():
                 outcome = await work(conn)
         except SugangError as refusal:
-            outcome = Outcome(refusal.status, refusal.to_body(language))
+            outcome = Outcome(refusal.status, refusal.to_body(request.language))
         body = None if outcome.body is None else json.dumps(outcome.body)
         await conn.execute(_STORE_OUTCOME, {**ids, "status": outcome.status, "body": body})
         return outcome

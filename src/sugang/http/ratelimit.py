@@ -7,15 +7,17 @@ floods, while who may enroll is the waiting room's decision, which fails closed.
 
 import math
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Annotated, Protocol
+from typing import Protocol
 
-from fastapi import Depends, Request
+from fastapi import Request
 from redis.exceptions import RedisError
 
-from sugang.auth.tokens import read_token
+from sugang.clock import Clock
+from sugang.config import Settings
+from sugang.db.redis import redis_client
 from sugang.errors import RateLimited
-from sugang.redis_client import redis_client
 
 
 @dataclass(frozen=True)
@@ -90,35 +92,39 @@ class RedisLimiter:
         await self.redis.aclose()
 
 
-async def rate_limit(request: Request) -> None:
-    """Applied to every /api route: the client address's bucket, then the student's."""
-    services = request.app.state.services
-    settings = services.settings
-    if not settings.rate_limit_enabled or not request.url.path.startswith("/api/"):
-        return
-    now = services.clock().timestamp()
-    client = request.client.host if request.client else "unknown"
-    checks = [
-        (f"ip:{client}", Bucket(settings.rate_limit_ip_per_second, settings.rate_limit_ip_burst))
-    ]
-    authorization = request.headers.get("authorization", "")
-    if authorization.lower().startswith("bearer "):
-        principal = read_token(
-            authorization[7:], settings.secret_key.get_secret_value(), services.clock()
-        )
-        if principal is not None:
-            checks.append(
-                (
-                    f"user:{principal.user_id}",
-                    Bucket(
-                        settings.rate_limit_student_per_second, settings.rate_limit_student_burst
-                    ),
+class RateLimit:
+    """The dependency applied to every /api route: the client address's bucket, then the
+    caller's (`user_of` reads the user id from a bearer token, None if it is not valid)."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        limiter: Limiter,
+        clock: Clock,
+        user_of: Callable[[str], int | None],
+    ) -> None:
+        self.settings = settings
+        self.limiter = limiter
+        self.clock = clock
+        self.user_of = user_of
+
+    async def __call__(self, request: Request) -> None:
+        settings = self.settings
+        if not settings.rate_limit_enabled or not request.url.path.startswith("/api/"):
+            return
+        now = self.clock().timestamp()
+        client = request.client.host if request.client else "unknown"
+        ip_bucket = Bucket(settings.rate_limit_ip_per_second, settings.rate_limit_ip_burst)
+        checks = [(f"ip:{client}", ip_bucket)]
+        authorization = request.headers.get("authorization", "")
+        if authorization.lower().startswith("bearer "):
+            user_id = self.user_of(authorization[7:])
+            if user_id is not None:
+                user_bucket = Bucket(
+                    settings.rate_limit_student_per_second, settings.rate_limit_student_burst
                 )
-            )
-    for key, bucket in checks:
-        wait = await services.limiter.wait_seconds(key, bucket, now)
-        if wait > 0:
-            raise RateLimited(retry_after=math.ceil(wait))
-
-
-RateLimit = Annotated[None, Depends(rate_limit)]
+                checks.append((f"user:{user_id}", user_bucket))
+        for key, bucket in checks:
+            wait = await self.limiter.wait_seconds(key, bucket, now)
+            if wait > 0:
+                raise RateLimited(retry_after=math.ceil(wait))

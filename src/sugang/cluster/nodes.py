@@ -1,0 +1,71 @@
+"""The cluster as its API sees it: waiting for the API, the nodes and their readiness."""
+
+import asyncio
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from sugang.cluster.plan import Action
+from sugang.cluster.ssh import Host, HostError
+
+Report = Callable[[str, str], None]  # (host, what happened)
+
+
+@dataclass(frozen=True)
+class NodeStatus:
+    name: str
+    ready: bool
+    roles: str
+    version: str
+    internal_ip: str
+
+
+async def wait_for_api(host: Host, timeout: float, report: Report) -> None:
+    deadline = time.monotonic() + timeout
+    while True:
+        result = await host.run("k3s kubectl get --raw=/readyz", check=False, timeout=30)
+        if result.ok and result.stdout.strip() == "ok":
+            report(host.name, "the API is ready")
+            return
+        if time.monotonic() > deadline:
+            raise HostError(host.name, Action.WAIT_API, result.output or "no answer")
+        await asyncio.sleep(2)
+
+
+async def list_nodes(host: Host) -> list[NodeStatus]:
+    answer = await host.run("k3s kubectl get nodes -o json", step=str(Action.NODES), timeout=60)
+    return [node_status(item) for item in json.loads(answer.stdout)["items"]]
+
+
+def node_status(item: dict[str, Any]) -> NodeStatus:
+    labels = item["metadata"].get("labels", {})
+    roles = sorted(
+        key.split("/", 1)[1] for key in labels if key.startswith("node-role.kubernetes.io/")
+    )
+    conditions = {c["type"]: c["status"] for c in item.get("status", {}).get("conditions", [])}
+    addresses = {a["type"]: a["address"] for a in item.get("status", {}).get("addresses", [])}
+    return NodeStatus(
+        name=item["metadata"]["name"],
+        ready=conditions.get("Ready") == "True",
+        roles=",".join(roles) or "<none>",
+        version=item.get("status", {}).get("nodeInfo", {}).get("kubeletVersion", "?"),
+        internal_ip=addresses.get("InternalIP", "?"),
+    )
+
+
+async def wait_for_nodes(host: Host, names: list[str], timeout: float) -> list[NodeStatus]:
+    """Until every node of the inventory is registered and Ready."""
+    deadline = time.monotonic() + timeout
+    while True:
+        nodes = await list_nodes(host)
+        ready = {n.name for n in nodes if n.ready}
+        missing = [name for name in names if name not in ready]
+        if not missing:
+            return nodes
+        if time.monotonic() > deadline:
+            raise HostError(
+                host.name, str(Action.NODES), f"not registered or not Ready: {', '.join(missing)}"
+            )
+        await asyncio.sleep(2)

@@ -1,0 +1,1 @@
+"""What every router shares: dependencies, errors as answers, idempotency, rate limits."""

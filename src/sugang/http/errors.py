@@ -1,0 +1,121 @@
+"""Refusals and failures as HTTP answers: one handler per kind of error, installed on the app.
+
+A refusal (SugangError) answers its own status with its code and ko/en messages; the
+database being away or busy is a 503 with Retry-After; anything else is a 500 that says
+the request may not have been applied, and is logged with its traceback.
+"""
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
+from starlette.exceptions import HTTPException
+
+from sugang.errors import (
+    Conflict,
+    Internal,
+    InvalidRequest,
+    NotAuthenticated,
+    NotFound,
+    RateLimited,
+    SugangError,
+    Unavailable,
+)
+from sugang.http.deps import language_of
+
+log = logging.getLogger("sugang")
+
+# Starlette's own HTTP errors (an unparseable body, a wrong method) get stable codes too.
+_HTTP_CODES = {400: "INVALID_REQUEST", 405: "METHOD_NOT_ALLOWED", 413: "REQUEST_TOO_LARGE"}
+
+
+def _answer(
+    request: Request, error: SugangError, headers: dict[str, str] | None = None
+) -> JSONResponse:
+    language = language_of(request.headers.get("accept-language"))
+    return JSONResponse(error.to_body(language), status_code=error.status, headers=headers)
+
+
+def _is_check_violation(error: IntegrityError) -> bool:
+    sqlstate = getattr(error.orig, "sqlstate", None)
+    return sqlstate == "23514" or "CHECK constraint failed" in str(error.orig)
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(SugangError)
+    async def refused(request: Request, error: SugangError) -> JSONResponse:
+        headers = {"WWW-Authenticate": "Bearer"} if isinstance(error, NotAuthenticated) else None
+        if error.status == 503:
+            headers = {"Retry-After": "2"}
+        if isinstance(error, RateLimited):
+            headers = {"Retry-After": str(error.detail["retry_after"])}
+        return _answer(request, error, headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(request: Request, error: RequestValidationError) -> JSONResponse:
+        problems = [
+            {"loc": [str(p) for p in e.get("loc", ())], "msg": str(e.get("msg", ""))}
+            for e in error.errors()
+        ]
+        reason = "; ".join(f"{'.'.join(p['loc'])}: {p['msg']}" for p in problems[:5])
+        return _answer(request, InvalidRequest(reason=reason, errors=problems))
+
+    @app.exception_handler(HTTPException)
+    async def http_error(request: Request, error: HTTPException) -> JSONResponse:
+        if error.status_code == 404:
+            return _answer(request, NotFound(what="page", what_ko="페이지"))
+        code = _HTTP_CODES.get(error.status_code, f"HTTP_{error.status_code}")
+        body: dict[str, Any] = {
+            "code": code,
+            "message": str(error.detail),
+            "messages": {"ko": str(error.detail), "en": str(error.detail)},
+            "detail": {},
+        }
+        return JSONResponse(body, status_code=error.status_code, headers=error.headers)
+
+    @app.exception_handler(IntegrityError)
+    async def constraint(request: Request, error: IntegrityError) -> JSONResponse:
+        if _is_check_violation(error):
+            # Every CHECK is also validated before writing; reaching one is a bug (the seats
+            # CHECK is the oversell backstop). Say so loudly rather than dress it up as 409.
+            log.error("CHECK constraint refused a write: %s", error.orig)
+            return _answer(request, Internal())
+        # A race the service's own checks could not see (two registrars creating one code at
+        # once): the database refused it, so nothing was written.
+        log.info("constraint refused a write: %s", error.orig)
+        return _answer(
+            request,
+            Conflict(
+                reason="this conflicts with data saved at the same moment; reload and retry",
+                reason_ko="동시에 저장된 데이터와 충돌합니다. 새로고침 후 다시 시도하세요",
+            ),
+        )
+
+    @app.exception_handler(PoolTimeoutError)
+    @app.exception_handler(OperationalError)
+    @app.exception_handler(InterfaceError)
+    @app.exception_handler(OSError)  # asyncpg's refused or timed-out connects, unwrapped
+    async def database_unavailable(request: Request, error: Exception) -> JSONResponse:
+        log.warning("database unavailable: %s", error)
+        return _answer(request, Unavailable(), {"Retry-After": "2"})
+
+    @app.exception_handler(DBAPIError)
+    async def database_error(request: Request, error: DBAPIError) -> JSONResponse:
+        sqlstate = str(getattr(error.orig, "sqlstate", "") or "")
+        if sqlstate.startswith("22"):  # data exception: e.g. a NUL byte in a text field
+            return _answer(request, InvalidRequest(reason="a value cannot be stored as given"))
+        if sqlstate.startswith("40") or sqlstate in ("55P03", "57014", "53300"):
+            # deadlocks beyond the retries, lock or statement timeouts, too many connections
+            log.warning("database busy (%s): %s", sqlstate, error.orig)
+            return _answer(request, Unavailable(), {"Retry-After": "1"})
+        log.exception("database error on %s %s", request.method, request.url.path)
+        return _answer(request, Internal())
+
+    @app.exception_handler(Exception)
+    async def unexpected(request: Request, error: Exception) -> JSONResponse:
+        log.exception("unhandled error on %s %s", request.method, request.url.path)
+        return _answer(request, Internal())

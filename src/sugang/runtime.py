@@ -1,0 +1,102 @@
+"""What a running sugang process holds: settings, the database, the clock, shared state, and
+each domain's service wired to its collaborators. Built once per process (the app's lifespan,
+a CLI command); handlers are handed the services they use, never this whole."""
+
+import random
+from dataclasses import dataclass, field
+
+from sugang.auth.service import AuthService
+from sugang.catalog.cache import CatalogCache
+from sugang.catalog.service import CatalogService
+from sugang.clock import Clock, utc_now
+from sugang.config import Settings
+from sugang.db import Database
+from sugang.enrollment.fullness import FullSections, LocalFullSections, RedisFullSections
+from sugang.enrollment.service import EnrollmentService
+from sugang.http.ratelimit import Limiter, MemoryLimiter, RedisLimiter
+from sugang.registrar.service import RegistrarService
+from sugang.students.service import StudentService
+from sugang.system.service import SystemService
+from sugang.waitingroom.controller import LatencyWindow
+from sugang.waitingroom.memory import MemoryWaitingRoom
+from sugang.waitingroom.redis_room import RedisWaitingRoom
+from sugang.waitingroom.room import WaitingRoom
+from sugang.waitingroom.service import WaitingRoomService
+
+
+@dataclass
+class Services:
+    settings: Settings
+    db: Database
+    clock: Clock = utc_now
+    rng: random.Random = field(default_factory=random.Random)
+    catalog_cache: CatalogCache = field(default_factory=CatalogCache)
+    waiting_room: WaitingRoom | None = None
+    latency: LatencyWindow = field(default_factory=LatencyWindow)
+    full: FullSections | None = None
+    limiter: Limiter | None = None
+
+    auth: AuthService = field(init=False)
+    catalog: CatalogService = field(init=False)
+    students: StudentService = field(init=False)
+    queue: WaitingRoomService = field(init=False)
+    enrollment: EnrollmentService = field(init=False)
+    registrar: RegistrarService = field(init=False)
+    system: SystemService = field(init=False)
+
+    def __post_init__(self) -> None:
+        settings, db, clock = self.settings, self.db, self.clock
+        self.latency.seconds = settings.adaptive_period_seconds  # what one step judges
+        if self.waiting_room is None:
+            self.waiting_room = make_waiting_room(settings, self.rng)
+        url = settings.redis_url
+        if self.full is None:
+            self.full = RedisFullSections(url) if url else LocalFullSections()
+        if self.limiter is None:
+            self.limiter = RedisLimiter(url) if url else MemoryLimiter()
+
+        self.auth = AuthService(db, clock, settings)
+        self.catalog = CatalogService(db)
+        self.students = StudentService(db, clock)
+        self.queue = WaitingRoomService(
+            db, self.waiting_room, clock, self.rng, settings, self.latency
+        )
+        self.enrollment = EnrollmentService(db, self.catalog_cache, clock, self.full)
+        self.registrar = RegistrarService(db, clock, self.enrollment)
+        self.system = SystemService(db, self.waiting_room, clock, settings.metrics_sections)
+
+    @property
+    def room(self) -> WaitingRoom:
+        assert self.waiting_room is not None
+        return self.waiting_room
+
+    @property
+    def full_sections(self) -> FullSections:
+        assert self.full is not None
+        return self.full
+
+    @property
+    def rate_limiter(self) -> Limiter:
+        assert self.limiter is not None
+        return self.limiter
+
+    @classmethod
+    def from_settings(cls, settings: Settings, clock: Clock = utc_now) -> "Services":
+        return cls(settings=settings, db=Database(settings), clock=clock)
+
+    async def close(self) -> None:
+        await self.room.close()
+        await self.full_sections.close()
+        await self.rate_limiter.close()
+        await self.db.dispose()
+
+
+def make_waiting_room(settings: Settings, rng: random.Random) -> WaitingRoom:
+    use_redis = settings.waiting_room == "redis" or (
+        settings.waiting_room == "auto" and settings.redis_url
+    )
+    if use_redis:
+        if not settings.redis_url:
+            raise ValueError("SUGANG_WAITING_ROOM=redis needs SUGANG_REDIS_URL")
+        return RedisWaitingRoom(settings.redis_url, rng)
+    return MemoryWaitingRoom(rng)
