@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test lint format install dev services web web-test browser crd-schemas cluster-hosts clean
+.PHONY: run test test-fast lint format install dev services web web-test browser crd-schemas cluster-hosts clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -55,6 +55,11 @@ run: install web
 test: dev services web web-test browser crd-schemas cluster-hosts
 	$(BIN)/python -m pytest
 
+## The quick loop while working: every test not marked slow (no real server processes, sshd,
+## browser or load), on as many workers as there are cores (a database each)
+test-fast: dev services
+	$(BIN)/python -m pytest -m "not slow" -n auto -q
+
 services:
 	bash scripts/test-services.sh
 
@@ -62,6 +67,7 @@ lint: dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 format: dev
 	$(BIN)/ruff check --fix .

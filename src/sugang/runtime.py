@@ -1,6 +1,8 @@
 """What a running sugang process holds: settings, the database, the clock, shared state, and
-each domain's service wired to its collaborators. Built once per process (the app's lifespan,
-a CLI command); handlers are handed the services they use, never this whole."""
+each domain's service wired to its collaborators. Built once per process (the app, a CLI
+command); handlers are handed the services they use, never this whole. The app attaches its
+Prometheus counters to the enrollment service (prometheus_client must not be imported on the
+CLI's path: see sugang.observability.metrics)."""
 
 import random
 from dataclasses import dataclass, field

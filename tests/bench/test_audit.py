@@ -5,7 +5,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from sugang.bench.audit import audit_term
 from sugang.runtime import Services
-from tests.factories import Factory
+from tests.support.factories import Factory
 
 
 async def enroll(services: Services, student: int, section: int) -> None:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.server import env_for, running_server, sugang
+from tests.support.server import env_for, running_server, sugang
 
 pytestmark = pytest.mark.slow
 ROOT = Path(__file__).parents[2]

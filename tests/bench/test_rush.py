@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 import redis
 
-from tests.conftest import _truncate
-from tests.server import running_server, sugang
+from tests.support.databases import truncate
+from tests.support.server import running_server, sugang
 
 pytestmark = pytest.mark.slow
 
@@ -18,7 +18,7 @@ pytestmark = pytest.mark.slow
 def test_a_small_rush_through_the_waiting_room_passes_its_audit(
     pg_database: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    asyncio.run(_truncate(pg_database))
+    asyncio.run(truncate(pg_database))
     redis_db = "redis://127.0.0.1:6379/14"
     redis.Redis.from_url(redis_db).flushdb()
     monkeypatch.setenv("SUGANG_REDIS_URL", redis_db)

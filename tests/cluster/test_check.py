@@ -4,11 +4,12 @@ arranges."""
 
 from pathlib import Path
 
+import pytest
 import yaml
 
-from tests.cluster.conftest import write_inventory
-from tests.cluster.lab import Lab
-from tests.cluster.test_up import sugang
+from tests.support.lab import Lab, sugang_cluster, write_inventory
+
+pytestmark = pytest.mark.slow  # stand-in machines: namespaces with sshd
 
 
 def test_check_reports_each_node_with_fixes(lab: Lab, tmp_path: Path) -> None:
@@ -17,7 +18,7 @@ def test_check_reports_each_node_with_fixes(lab: Lab, tmp_path: Path) -> None:
     inventory["nodes"][2]["node_ip"] = inventory["nodes"][2]["address"].rsplit(".", 1)[0] + ".250"
     path.write_text(yaml.safe_dump(inventory))
 
-    answer = sugang("check", cwd=tmp_path)
+    answer = sugang_cluster("check", cwd=tmp_path)
 
     out = answer.stdout
     assert answer.returncode == 1, out + answer.stderr
@@ -35,6 +36,6 @@ def test_check_reports_each_node_with_fixes(lab: Lab, tmp_path: Path) -> None:
 
 def test_check_passes_reachability_and_ports_on_a_sound_inventory(lab: Lab, tmp_path: Path) -> None:
     write_inventory(lab, tmp_path / "cluster.yaml", servers=1, agents=1)
-    out = sugang("check", cwd=tmp_path).stdout
+    out = sugang_cluster("check", cwd=tmp_path).stdout
     assert "FAIL s1 reachability" not in out and "FAIL a1 reachability" not in out
     assert "FAIL s1 ports" not in out and "FAIL s1 node-ip" not in out

@@ -3,30 +3,16 @@ OpenSSH), installing the STAND-IN k3s (tests/cluster/stand_in: not K3s) through 
 path. The assertions are on what reached each machine."""
 
 import json
-import os
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
+import pytest
 import yaml
 
-from tests.cluster.conftest import write_inventory
-from tests.cluster.lab import Lab, Machine
+from tests.support.lab import SUGANG, Lab, Machine, sugang_cluster, write_inventory
 
-SUGANG = Path(sys.executable).parent / "sugang"
-
-
-def sugang(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [str(SUGANG), "cluster", *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        env={**os.environ, "COLUMNS": "200", "KUBECONFIG": str(cwd / "kubeconfig")},
-        timeout=180,
-        check=False,
-    )
+pytestmark = pytest.mark.slow  # stand-in machines: namespaces with sshd
 
 
 def install_log(machine: Machine) -> str:
@@ -43,7 +29,7 @@ def test_a_server_and_two_agents_come_up_and_a_second_run_changes_nothing(
 ) -> None:
     write_inventory(lab, tmp_path / "cluster.yaml", servers=1, agents=2)
 
-    first = sugang("up", cwd=tmp_path)
+    first = sugang_cluster("up", cwd=tmp_path)
 
     assert first.returncode == 0, first.stdout + first.stderr
     server, a1, a2 = (machine(lab, n) for n in ("s1", "a1", "a2"))
@@ -66,7 +52,7 @@ def test_a_server_and_two_agents_come_up_and_a_second_run_changes_nothing(
     assert kubeconfig["clusters"][0]["cluster"]["server"] == f"https://{server.address}:6443"
     assert oct((tmp_path / "kubeconfig").stat().st_mode & 0o777) == "0o600"
 
-    second = sugang("up", cwd=tmp_path)
+    second = sugang_cluster("up", cwd=tmp_path)
 
     assert second.returncode == 0, second.stdout + second.stderr
     assert "nothing changed" in second.stdout
@@ -80,7 +66,7 @@ def test_three_servers_behind_a_load_balancer(lab: Lab, tmp_path: Path, balancer
         tls_san=["k3s.lab.example"],
     )  # fmt: skip
 
-    answer = sugang("up", cwd=tmp_path)
+    answer = sugang_cluster("up", cwd=tmp_path)
 
     assert answer.returncode == 0, answer.stdout + answer.stderr
     s1, s2, s3, a1, lb = (machine(lab, n) for n in ("s1", "s2", "s3", "a1", "lb"))
@@ -113,15 +99,15 @@ def test_three_servers_behind_a_load_balancer(lab: Lab, tmp_path: Path, balancer
         assert name in answer.stdout
     assert answer.stdout.count("control-plane") == 3
 
-    again = sugang("up", cwd=tmp_path)
+    again = sugang_cluster("up", cwd=tmp_path)
     assert again.returncode == 0 and "nothing changed" in again.stdout, again.stdout
 
 
 def test_the_token_never_shows_in_output_logs_or_process_lists(lab: Lab, tmp_path: Path) -> None:
     write_inventory(lab, tmp_path / "cluster.yaml", servers=1, agents=1)
-    answer = sugang("up", cwd=tmp_path)
+    answer = sugang_cluster("up", cwd=tmp_path)
     assert answer.returncode == 0, answer.stderr
-    plan = sugang("plan", cwd=tmp_path)
+    plan = sugang_cluster("plan", cwd=tmp_path)
     token = machine(lab, "s1").path("/var/lib/rancher/k3s/server/node-token").read_text().strip()
     assert token not in answer.stdout + answer.stderr + plan.stdout + plan.stderr
     for host in lab.machines:
@@ -140,7 +126,7 @@ def test_a_failed_run_names_the_host_and_a_rerun_continues(lab: Lab, tmp_path: P
     marker.parent.mkdir(parents=True, exist_ok=True)
     marker.write_text("disk full")
 
-    failed = sugang("up", cwd=tmp_path)
+    failed = sugang_cluster("up", cwd=tmp_path)
 
     assert failed.returncode == 1
     assert "a2" in failed.stderr and "install K3s" in failed.stderr
@@ -148,7 +134,7 @@ def test_a_failed_run_names_the_host_and_a_rerun_continues(lab: Lab, tmp_path: P
     assert install_log(machine(lab, "a1")).count("args=") == 1
 
     marker.unlink()
-    resumed = sugang("up", cwd=tmp_path)
+    resumed = sugang_cluster("up", cwd=tmp_path)
 
     assert resumed.returncode == 0, resumed.stdout + resumed.stderr
     assert install_log(machine(lab, "s1")).count("args=") == 1
@@ -160,30 +146,30 @@ def test_a_failed_run_names_the_host_and_a_rerun_continues(lab: Lab, tmp_path: P
 def test_a_node_added_to_the_inventory_joins_on_the_next_run(lab: Lab, tmp_path: Path) -> None:
     path = tmp_path / "cluster.yaml"
     inventory = write_inventory(lab, path, servers=1, agents=1)
-    assert sugang("up", cwd=tmp_path).returncode == 0
+    assert sugang_cluster("up", cwd=tmp_path).returncode == 0
     new = lab.machine("a2")
     inventory["nodes"].append(
         {"name": "a2", "address": new.address, "role": "agent", "node_ip": new.address}
     )
     path.write_text(yaml.safe_dump(inventory))
 
-    plan = sugang("plan", cwd=tmp_path)
+    plan = sugang_cluster("plan", cwd=tmp_path)
     assert "a2: install K3s — K3s is not installed" in plan.stdout
     assert "s1: install K3s — up to date" in plan.stdout
     assert "1 step(s) would change something" in plan.stdout
 
-    answer = sugang("up", cwd=tmp_path)
+    answer = sugang_cluster("up", cwd=tmp_path)
 
     assert answer.returncode == 0, answer.stdout + answer.stderr
     assert install_log(machine(lab, "s1")).count("args=") == 1
     assert install_log(new).count("args=") == 1
-    status = sugang("status", cwd=tmp_path)
+    status = sugang_cluster("status", cwd=tmp_path)
     assert status.returncode == 0 and "a2" in status.stdout
 
 
 def test_down_removes_agents_first_then_servers(lab: Lab, tmp_path: Path) -> None:
     write_inventory(lab, tmp_path / "cluster.yaml", servers=1, agents=2)
-    assert sugang("up", cwd=tmp_path).returncode == 0
+    assert sugang_cluster("up", cwd=tmp_path).returncode == 0
 
     refused = subprocess.run(
         [str(SUGANG), "cluster", "down"], cwd=tmp_path, input="n\n", capture_output=True,
@@ -192,7 +178,7 @@ def test_down_removes_agents_first_then_servers(lab: Lab, tmp_path: Path) -> Non
     assert refused.returncode == 1
     assert machine(lab, "s1").path("/usr/local/bin/k3s").exists()
 
-    answer = sugang("down", "--yes", cwd=tmp_path)
+    answer = sugang_cluster("down", "--yes", cwd=tmp_path)
 
     assert answer.returncode == 0, answer.stdout + answer.stderr
     lines = [line for line in answer.stdout.splitlines() if "uninstall" in line]
@@ -219,7 +205,7 @@ def test_a_non_root_user_works_through_sudo(lab: Lab, tmp_path: Path) -> None:
     inventory["ssh"]["user"] = user
     path.write_text(yaml.safe_dump(inventory))
 
-    refused = sugang("up", cwd=tmp_path)  # no sudo rights yet
+    refused = sugang_cluster("up", cwd=tmp_path)  # no sudo rights yet
     assert refused.returncode == 1
     assert "sudo: a password is required" in refused.stderr
     assert refused.stderr.startswith(("s1:", "a1:"))  # the host is named
@@ -227,7 +213,7 @@ def test_a_non_root_user_works_through_sudo(lab: Lab, tmp_path: Path) -> None:
     sudoers.write_text(f"{user} ALL=(root) NOPASSWD: ALL\n")
     sudoers.chmod(0o440)
     try:
-        answer = sugang("up", cwd=tmp_path)
+        answer = sugang_cluster("up", cwd=tmp_path)
     finally:
         sudoers.unlink()
 

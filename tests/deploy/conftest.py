@@ -9,9 +9,8 @@ from typing import Any
 import pytest
 
 from sugang.deploy.kit import OVERLAYS, render
+from tests.support.paths import KIT
 
-ROOT = Path(__file__).resolve().parents[2]
-KIT = ROOT / "deploy" / "k3s"
 TEST_SECRETS = (
     "SUGANG_SECRET_KEY=test-only-secret-test-only-secret-0123\nPOSTGRES_PASSWORD=test-pw\n"
 )

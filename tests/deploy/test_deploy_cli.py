@@ -15,6 +15,8 @@ from typing import Any
 import pytest
 import yaml
 
+pytestmark = pytest.mark.slow  # runs the sugang command per test
+
 SUGANG = Path(sys.executable).parent / "sugang"
 
 STAND_IN_KUBECTL = r'''#!/usr/bin/env python3

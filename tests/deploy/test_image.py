@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 from sugang.config import Settings
-from tests.deploy.conftest import ROOT
+from tests.support.paths import ROOT
 
 DOCKERFILE = ROOT / "Dockerfile"
 HADOLINT = Path(sys.executable).parent / "hadolint"

@@ -17,8 +17,10 @@ import yaml
 from sugang.app import create_app
 from sugang.deploy.kit import BUILT_IN_GROUPS, OVERLAYS, group_of
 from sugang.runtime import Services
-from tests.deploy.conftest import KIT, ROOT
-from tests.factories import Factory, login
+from tests.support.factories import Factory, login
+from tests.support.paths import KIT, ROOT
+
+pytestmark = pytest.mark.slow  # renders every overlay with kubectl
 
 CRD_SCHEMAS = ROOT / "tests" / "deploy" / "crd-schemas"
 # HelmChart.spec as K3s's helm-controller defines it (k3s-io/helm-controller,

@@ -14,7 +14,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from sugang.errors import SugangError
 from sugang.runtime import Services
-from tests.factories import Factory
+from tests.support.factories import Factory
+
+pytestmark = pytest.mark.slow  # runs a load: hundreds of attempts at once
 
 Attempt = Callable[..., Awaitable[str]]
 

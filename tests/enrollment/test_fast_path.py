@@ -1,4 +1,5 @@
-"""Full sections are refused without the database; a drop or a capacity change reopens them."""
+"""Full sections are refused without the database; whatever frees a seat (a drop, more seats,
+a catalog re-import, a deleted student) reopens them at once."""
 
 import asyncio
 import uuid
@@ -9,7 +10,7 @@ import pytest
 
 from sugang.enrollment.fullness import FullSections, LocalFullSections, RedisFullSections
 from sugang.runtime import Services
-from tests.factories import Factory, login
+from tests.support.factories import Factory, login
 
 REDIS_URL = "redis://127.0.0.1:6379/15"
 
@@ -28,10 +29,12 @@ def flags(services: Services) -> FullSections:
 
 
 async def fill(
-    client: httpx.AsyncClient, factory: Factory
+    client: httpx.AsyncClient, factory: Factory, term: int | None = None, course: str | None = None
 ) -> tuple[int, dict[str, str], dict[str, str]]:
-    term = await factory.term()
-    section = await factory.section(term, capacity=1)
+    """A section of one seat, taken; a second student refused by the database, which flags
+    the section full. (section, the holder's headers, the latecomer's)."""
+    term = term or await factory.term()
+    section = await factory.section(term, capacity=1, course=course)
     holder_number, late_number = (
         f"2027{uuid.uuid4().int % 10**6:06d}",
         f"2028{uuid.uuid4().int % 10**6:06d}",
@@ -87,6 +90,37 @@ async def test_a_capacity_raise_clears_the_flag_at_once(
     section, _, late = await fill(client, factory)
     admin = await login(client, await factory.staff())
     await client.patch(f"/api/v1/admin/sections/{section}", json={"capacity": 2}, headers=admin)
+    response = await client.post("/api/v1/enrollments", json={"section_id": section}, headers=late)
+    assert response.status_code == 201
+
+
+async def test_a_catalog_reimport_with_more_seats_clears_the_flag_at_once(
+    client: httpx.AsyncClient, factory: Factory, flags: FullSections
+) -> None:
+    term, course = await factory.term(code="RE-1"), await factory.course(code="RE101")
+    section, _, late = await fill(client, factory, term, course)
+    admin = await login(client, await factory.staff())
+    department = await factory.department()
+    csv = (
+        "term_code,course_code,title_ko,title_en,credits,department_code,section_number,capacity\n"
+        f"RE-1,RE101,과목 RE101,Course RE101,3,{department},1,2\n"
+    )
+    imported = await client.post(
+        "/api/v1/admin/import/catalog", files={"file": ("c.csv", csv)}, headers=admin
+    )
+    assert imported.status_code == 200, imported.text
+    response = await client.post("/api/v1/enrollments", json={"section_id": section}, headers=late)
+    assert response.status_code == 201
+
+
+async def test_deleting_a_student_clears_the_flag_on_their_seats_at_once(
+    client: httpx.AsyncClient, factory: Factory, flags: FullSections
+) -> None:
+    section, holder, late = await fill(client, factory)
+    admin = await login(client, await factory.staff())
+    holder_id = (await client.get("/api/v1/me", headers=holder)).json()["id"]
+    deleted = await client.delete(f"/api/v1/admin/students/{holder_id}", headers=admin)
+    assert deleted.status_code == 204
     response = await client.post("/api/v1/enrollments", json={"section_id": section}, headers=late)
     assert response.status_code == 201
 

@@ -20,7 +20,7 @@ from sugang.errors import SugangError
 from sugang.runtime import Services
 from sugang.students import store as students
 from sugang.students.schemas import StudentPatch
-from tests.factories import Factory
+from tests.support.factories import Factory
 
 pytestmark = pytest.mark.parametrize("backend", ["postgresql"])
 

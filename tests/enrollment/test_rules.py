@@ -1,20 +1,26 @@
 """The rules as pure functions: no database, one behaviour per test."""
 
+import dataclasses
 from datetime import UTC, datetime, timedelta
 
 from sugang.catalog.facts import SectionInfo, Slot, TermInfo, Window
 from sugang.enrollment import rules
 from sugang.enrollment.rules import StudentInfo
 from sugang.errors import (
+    AdmissionExpired,
+    AdmissionNotYours,
+    AdmissionRequired,
     AlreadyEnrolled,
     AlreadyInBasket,
     BasketClosed,
     CreditLimit,
     PrerequisiteMissing,
     SectionClosed,
+    SectionFull,
     TimeConflict,
     WindowClosed,
 )
+from sugang.waitingroom.room import Admission
 
 NOW = datetime(2027, 2, 15, 1, 0, tzinfo=UTC)
 HOUR = timedelta(hours=1)
@@ -124,20 +130,71 @@ def test_closed_section_is_refused() -> None:
     assert isinstance(rules.check_section_open(section(status="closed")), SectionClosed)
 
 
-def test_check_enrollment_reports_the_window_before_anything_else() -> None:
-    refusal = rules.check_enrollment(STUDENT, term(), section(10, 100), [section(10, 100)], [], NOW)
+def test_check_rules_reports_the_window_before_anything_else() -> None:
+    refusal = rules.check_rules(STUDENT, term(), section(10, 100), [section(10, 100)], [], NOW)
     assert isinstance(refusal, WindowClosed)
 
 
-def test_check_enrollment_without_window_checks_the_rest() -> None:
-    refusal = rules.check_enrollment(
+def test_check_rules_without_window_checks_the_rest() -> None:
+    refusal = rules.check_rules(
         STUDENT, term(), section(10, 100), [section(10, 100)], [], NOW, enforce_window=False
     )
     assert isinstance(refusal, AlreadyEnrolled)
 
 
-def test_check_enrollment_passes_a_clean_request() -> None:
-    assert rules.check_enrollment(STUDENT, term(OPEN_FOR_ALL), section(), [], [], NOW) is None
+def test_check_rules_passes_a_clean_request() -> None:
+    assert rules.check_rules(STUDENT, term(OPEN_FOR_ALL), section(), [], [], NOW) is None
+
+
+def rush(term_info: TermInfo) -> TermInfo:
+    return dataclasses.replace(term_info, rush_mode=True)
+
+
+def test_check_enroll_asks_for_the_pass_first_in_rush_mode() -> None:
+    closed_window = rush(term())
+    refusal = rules.check_enroll(STUDENT, closed_window, section(), [], [], None, NOW)
+    assert isinstance(refusal, AdmissionRequired)
+
+
+def test_check_enroll_refuses_someone_elses_pass_and_an_expired_one() -> None:
+    in_rush = rush(term(OPEN_FOR_ALL))
+    theirs = Admission(student_id=2, term_id=1, expires_at=NOW + HOUR)
+    expired = Admission(student_id=1, term_id=1, expires_at=NOW)
+    assert isinstance(
+        rules.check_enroll(STUDENT, in_rush, section(), [], [], theirs, NOW), AdmissionNotYours
+    )
+    assert isinstance(
+        rules.check_enroll(STUDENT, in_rush, section(), [], [], expired, NOW), AdmissionExpired
+    )
+
+
+def test_check_enroll_with_a_good_pass_judges_the_rules() -> None:
+    in_rush = rush(term(OPEN_FOR_ALL))
+    mine = Admission(student_id=1, term_id=1, expires_at=NOW + HOUR)
+    assert rules.check_enroll(STUDENT, in_rush, section(), [], [], mine, NOW) is None
+    held = [section(11, 100)]
+    refusal = rules.check_enroll(STUDENT, in_rush, section(12, 100), held, [], mine, NOW)
+    assert isinstance(refusal, AlreadyEnrolled)
+
+
+def test_the_registrars_own_enroll_skips_the_pass_and_the_window() -> None:
+    refusal = rules.check_enroll(
+        STUDENT, rush(term()), section(), [], [], None, NOW, enforce_window=False
+    )
+    assert refusal is None
+
+
+def test_check_drop_needs_the_pass_then_the_window() -> None:
+    assert isinstance(rules.check_drop(STUDENT, rush(term()), None, NOW), AdmissionRequired)
+    assert isinstance(rules.check_drop(STUDENT, term(), None, NOW), WindowClosed)
+    assert rules.check_drop(STUDENT, term(add_drop_open=True), None, NOW) is None
+
+
+def test_check_seats_tells_closed_from_full_from_a_seat_freed_meanwhile() -> None:
+    assert isinstance(rules.check_seats(10, "closed", 30, 0), SectionClosed)
+    full = rules.check_seats(10, "open", 30, 30)
+    assert isinstance(full, SectionFull) and full.detail["capacity"] == 30
+    assert rules.check_seats(10, "open", 30, 29) is None
 
 
 def test_basket_refuses_outside_the_basket_period() -> None:

@@ -3,16 +3,14 @@
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from sugang.catalog.schemas import SectionPatch, WindowIn, parse_meeting_times
+from sugang.catalog.schemas import WindowIn
 from sugang.clock import FixedClock
 from sugang.enrollment.service import Dropped, Enrolled, LeftWaitlist, Waitlisted
 from sugang.errors import (
     AlreadyEnrolled,
     AlreadyWaitlisted,
-    CapacityBelowEnrolled,
     CreditLimit,
     NotEnrolled,
     NotFound,
@@ -24,7 +22,7 @@ from sugang.errors import (
     WindowClosed,
 )
 from sugang.runtime import Services
-from tests.factories import Factory
+from tests.support.factories import Factory
 
 
 async def enroll(services: Services, student: int, section: int, **kw: object) -> object:
@@ -224,51 +222,6 @@ async def test_drop_outside_the_window_is_refused(
     assert await factory.seats(section) == (1, 1)
 
 
-async def test_raising_capacity_promotes_the_waitlist_at_once(
-    services: Services, factory: Factory
-) -> None:
-    term = await factory.term()
-    section = await factory.section(term, capacity=1)
-    students = await factory.students(4)
-    await enroll(services, students[0], section)
-    for s in students[1:]:
-        await enroll(services, s, section, waitlist=True)
-
-    await services.registrar.update_section(section, SectionPatch(capacity=3), None)
-
-    assert await factory.seats(section) == (3, 3)
-    assert await factory.count("waitlist_entries") == 1
-
-
-async def test_capacity_cannot_drop_below_enrolled(services: Services, factory: Factory) -> None:
-    term = await factory.term()
-    section = await factory.section(term, capacity=2)
-    first, second = await factory.students(2)
-    await enroll(services, first, section)
-    await enroll(services, second, section)
-
-    with pytest.raises(CapacityBelowEnrolled):
-        await services.registrar.update_section(section, SectionPatch(capacity=1), None)
-
-
-async def test_rules_see_a_meeting_time_change_made_after_they_were_cached(
-    services: Services, factory: Factory
-) -> None:
-    term = await factory.term()
-    held = await factory.section(term, meets="Wed 09:00-10:00")
-    target = await factory.section(term, meets="Thu 09:00-10:00")
-    student = await factory.student()
-    await enroll(services, student, held)
-    await services.db.run(lambda conn: services.catalog_cache.section(conn, target))
-
-    await services.registrar.update_section(
-        target, SectionPatch(meeting_times=parse_meeting_times("Wed 09:30-10:30")), None
-    )
-
-    with pytest.raises(TimeConflict):
-        await enroll(services, student, target)
-
-
 async def test_auto_source_ignores_the_window(services: Services, factory: Factory) -> None:
     term = await factory.term(windows=[])
     section = await factory.section(term)
@@ -276,26 +229,3 @@ async def test_auto_source_ignores_the_window(services: Services, factory: Facto
     outcome = await enroll(services, student, section, source="auto", enforce_window=False)
     assert isinstance(outcome, Enrolled)
     assert await factory.audit_actions(student) == [("enroll_auto", "ok")]
-
-
-async def test_capacity_edits_keep_the_catalog_cache_but_closing_a_section_does_not(
-    services: Services, factory: Factory
-) -> None:
-    term = await factory.term()
-    section = await factory.section(term, capacity=1)
-
-    async def version() -> int:
-        async with services.db.transaction(write=False) as conn:
-            return int(await conn.scalar(text("SELECT version FROM catalog_state")) or 0)
-
-    async def patch(change: SectionPatch) -> None:
-        await services.registrar.update_section(section, change, None)
-
-    before = await version()
-    await patch(SectionPatch(capacity=40))
-    assert await version() == before
-    await patch(SectionPatch(status="closed"))
-    assert await version() == before + 1
-    student = await factory.student()
-    with pytest.raises(SectionClosed):
-        await enroll(services, student, section)

@@ -2,7 +2,7 @@
 
 import httpx
 
-from tests.factories import Factory, login
+from tests.support.factories import Factory, login
 
 DEPARTMENTS = "code,name_ko,name_en\nCSE,컴퓨터공학과,Computer Science\nMATH,수학과,Mathematics\n"
 CATALOG_HEADER = (

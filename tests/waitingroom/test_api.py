@@ -17,7 +17,7 @@ from sugang.clock import FixedClock
 from sugang.runtime import Services
 from sugang.waitingroom.controller import AimdSettings
 from sugang.waitingroom.redis_room import RedisWaitingRoom
-from tests.factories import Factory, login
+from tests.support.factories import Factory, login
 
 REDIS_URL = "redis://127.0.0.1:6379/15"
 
@@ -192,6 +192,7 @@ async def test_registrar_sees_depth_and_every_change_is_audited(
     assert audit[0]["detail"] == {"term_id": term, "paused": True, "mode": "adaptive"}
 
 
+@pytest.mark.slow  # runs a load of deliberately slow requests
 async def test_adaptive_mode_backs_off_when_the_workload_slows(
     http: httpx.AsyncClient,
     factory: Factory,

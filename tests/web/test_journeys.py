@@ -10,7 +10,7 @@ import httpx
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from tests.web.conftest import (
+from tests.support.browser import (
     DESKTOP,
     DIST,
     PHONE,

@@ -6,7 +6,7 @@ course, section status or meeting time moves the version in its own transaction,
 never judge against a catalog older than the one committed when the student's transaction
 began. A load is kept only if the version did not move while it ran (so a slow, older read
 cannot be filed under a newer version), and transactions that change the catalog read through
-a private cache (EnrollmentService.with_private_cache), never this one. Seats (capacity,
+a private cache (EnrollmentService.fill_seats_in), never this one. Seats (capacity,
 enrolled) are never taken from here: the claim statement reads them live.
 """
 

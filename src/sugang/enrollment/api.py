@@ -48,15 +48,12 @@ async def enroll(
 ) -> Response:
     """Enroll in a section: 201 enrolled, 202 waitlisted (with `waitlist: true`), or a refusal
     with its `code`. In rush mode, send the waiting room's pass as X-Admission-Token."""
+    verified = admission.verify()
     once = idempotent_request(
         idempotency_key, student.user_id, language, "POST", request.url.path, body.model_dump()
     )
     outcome = await enrollment.enroll(
-        student.user_id,
-        body.section_id,
-        waitlist=body.waitlist,
-        admission=admission,
-        once=once,
+        student.user_id, body.section_id, waitlist=body.waitlist, admission=verified, once=once
     )
     return respond(outcome)
 
@@ -72,10 +69,11 @@ async def drop(
     language: Language,
 ) -> Response:
     """Drop the section (its seat goes to the head of the waitlist) or leave its waitlist."""
+    verified = admission.verify()
     once = idempotent_request(
         idempotency_key, student.user_id, language, "DELETE", request.url.path
     )
-    outcome = await enrollment.drop(student.user_id, section_id, admission=admission, once=once)
+    outcome = await enrollment.drop(student.user_id, section_id, admission=verified, once=once)
     return respond(outcome)
 
 

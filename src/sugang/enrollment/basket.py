@@ -30,14 +30,14 @@ _REMOVE = text(
 
 
 async def add(
-    conn: AsyncConnection, catalog: CatalogCache, student_id: int, section_id: int, now: datetime
+    conn: AsyncConnection, cache: CatalogCache, student_id: int, section_id: int, now: datetime
 ) -> int:
     """Add a section, refusing a second section of a course, a clash or too many credits;
     the section's term."""
-    student = await student_facts.lock_student(conn, catalog, student_id)
-    section = await catalog.section(conn, section_id)
-    term = await catalog.term(conn, section.term_id)
-    basket = await catalog.sections(conn, await section_ids(conn, student_id, term.id))
+    student = await student_facts.lock_student(conn, cache, student_id)
+    section = await cache.section(conn, section_id)
+    term = await cache.term(conn, section.term_id)
+    basket = await cache.sections(conn, await section_ids(conn, student_id, term.id))
     refusal = rules.check_basket_add(student, term, section, list(basket.values()), now)
     if refusal is not None:
         raise refusal

@@ -21,7 +21,9 @@ _MY_WAITLIST = text(
     """
 )
 _MAX_CREDITS = text("SELECT max_credits FROM students WHERE id = :student_id")
-_ALL_HELD = text("SELECT section_id FROM enrollments WHERE student_id = :student_id")
+_ALL_HELD = text(
+    "SELECT section_id FROM enrollments WHERE student_id = :student_id ORDER BY section_id"
+)
 _TERM_HAS_ENROLLMENTS = text("SELECT 1 FROM enrollments WHERE term_id = :term_id LIMIT 1")
 
 
@@ -41,7 +43,8 @@ async def max_credits(conn: AsyncConnection, student_id: int) -> int:
 
 
 async def held_anywhere(conn: AsyncConnection, student_id: int) -> list[int]:
-    """Every section the student holds, in any term."""
+    """Every section the student holds, in any term, in one order (their rows are locked in
+    it, so two transactions over the same sections cannot lock them crosswise)."""
     return list((await conn.scalars(_ALL_HELD, {"student_id": student_id})).all())
 
 

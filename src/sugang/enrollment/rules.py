@@ -122,7 +122,7 @@ def check_prerequisites(section: SectionInfo, completed: Iterable[int]) -> Sugan
     return PrerequisiteMissing(missing=missing, missing_text=", ".join(missing))
 
 
-def check_enrollment(
+def check_rules(
     student: StudentInfo,
     term: TermInfo,
     section: SectionInfo,
@@ -179,9 +179,7 @@ def check_enroll(
     waiting room alike."""
     if enforce_window and (refusal := check_admission(term, student.id, admission, now)):
         return refusal
-    return check_enrollment(
-        student, term, section, held, completed, now, enforce_window=enforce_window
-    )
+    return check_rules(student, term, section, held, completed, now, enforce_window=enforce_window)
 
 
 def check_drop(

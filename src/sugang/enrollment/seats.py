@@ -13,7 +13,8 @@ never more than its `capacity`, whatever runs concurrently.
   cannot both pass the rules on the same state.
 - No seat stays free while someone waits: freeing a seat and joining a waitlist both happen
   under the section's row lock (`seats_now(lock=True)`), and `fill_from_waitlist` hands every
-  free seat of an open section to the head of its waitlist before the lock is let go.
+  free seat of an open section to the head of its waitlist before the lock is let go. A drop
+  that hands its seat on leaves `enrolled` as it was: the seat changed hands.
 On SQLite every write transaction is BEGIN IMMEDIATE, so writers are serial.
 """
 
@@ -27,7 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from sugang import audit
 from sugang.catalog.cache import CatalogCache
-from sugang.catalog.facts import SectionInfo
+from sugang.catalog.facts import SectionInfo, TermInfo
 from sugang.db.types import UTCDateTime
 from sugang.enrollment import rules, student_facts, waitlist
 from sugang.enrollment.rules import StudentInfo
@@ -108,8 +109,7 @@ _DELETE_ENROLLMENT = text(
     RETURNING id
     """
 )
-_RELEASE_SEAT = text("UPDATE sections SET enrolled = enrolled - 1 WHERE id = :section_id")
-_PROMOTED_SEAT = text("UPDATE sections SET enrolled = enrolled + 1 WHERE id = :section_id")
+_MOVE_SEATS = text("UPDATE sections SET enrolled = enrolled + :by WHERE id = :section_id")
 
 
 @dataclass(frozen=True)
@@ -180,64 +180,95 @@ async def seats_now(conn: AsyncConnection, section_id: int, *, lock: bool) -> Se
     return Seats(row.status, row.capacity, row.enrolled)
 
 
-async def release(conn: AsyncConnection, student_id: int, section_id: int) -> bool:
-    """Delete the student's enrollment and free its seat, under the section's row lock;
-    False if they held no seat there. The caller then fills it (fill_from_waitlist)."""
-    params = {"student_id": student_id, "section_id": section_id}
+async def release(
+    conn: AsyncConnection,
+    cache: CatalogCache,
+    student_id: int,
+    section: SectionInfo,
+    now: datetime,
+    actor_id: int | None,
+) -> list[int] | None:
+    """Drop the student's enrollment and hand its seat to the head of the waitlist (see
+    `fill_from_waitlist`). The students promoted; None if the student held no seat here."""
+    params = {"student_id": student_id, "section_id": section.id}
     if (await conn.execute(_DELETE_ENROLLMENT, params)).first() is None:
-        return False
-    await seats_now(conn, section_id, lock=True)
-    await conn.execute(_RELEASE_SEAT, {"section_id": section_id})
-    return True
+        return None
+    await audit.record(
+        conn, now, "drop", actor_id=actor_id, student_id=student_id, section_id=section.id
+    )
+    return await fill_from_waitlist(conn, cache, section, now, actor_id, released=1)
 
 
 async def fill_from_waitlist(
     conn: AsyncConnection,
-    catalog: CatalogCache,
+    cache: CatalogCache,
     section: SectionInfo,
     now: datetime,
     actor_id: int | None,
+    *,
+    released: int = 0,
 ) -> list[int]:
-    """Hand every free seat of an open section to the head of its waitlist, skipping (and
-    auditing) anyone who no longer passes the rules; each promotion is counted in
-    `enrolled` here. The promoted students, in order.
+    """Under the section's row lock, hand every free seat of an open section (`released`:
+    seats this transaction just gave up, not yet counted) to the head of its waitlist, skipping
+    (and auditing) anyone who no longer passes the rules; then move `enrolled` once, by what
+    changed. The students promoted, in order.
 
     The registration window is not judged again: joining the waitlist was the request, made
     while the window was open."""
     seats = await seats_now(conn, section.id, lock=True)
-    if seats.status != "open":
-        return []
-    term = await catalog.term(conn, section.term_id)
+    free = seats.capacity - seats.enrolled + released
     promoted: list[int] = []
-    for _ in range(seats.capacity - seats.enrolled):
-        while (student_id := await waitlist.take_head(conn, section.id)) is not None:
-            candidate = await student_facts.lock_student(conn, catalog, student_id)
-            held = await student_facts.held_sections(conn, catalog, student_id, section.term_id)
-            completed = await student_facts.completed_among(conn, student_id, section.prerequisites)
-            refusal = rules.check_enroll(
-                candidate, term, section, held, completed, None, now, enforce_window=False
-            )
-            if refusal is None:
+    if seats.status == "open":
+        term = await cache.term(conn, section.term_id)
+        while len(promoted) < free:
+            student_id = await _next_eligible(conn, cache, term, section, now, actor_id)
+            if student_id is None:
                 break
+            await _insert_enrollment(conn, student_id, section, "waitlist", now)
             await audit.record(
                 conn,
                 now,
                 "promote",
-                outcome=refusal.code,
                 actor_id=actor_id,
                 student_id=student_id,
                 section_id=section.id,
-                detail=refusal.detail,
             )
-        if student_id is None:
-            break
-        await _insert_enrollment(conn, student_id, section, "waitlist", now)
-        await conn.execute(_PROMOTED_SEAT, {"section_id": section.id})
-        await audit.record(
-            conn, now, "promote", actor_id=actor_id, student_id=student_id, section_id=section.id
-        )
-        promoted.append(student_id)
+            promoted.append(student_id)
+    if moved := len(promoted) - released:
+        await conn.execute(_MOVE_SEATS, {"by": moved, "section_id": section.id})
     return promoted
+
+
+async def _next_eligible(
+    conn: AsyncConnection,
+    cache: CatalogCache,
+    term: TermInfo,
+    section: SectionInfo,
+    now: datetime,
+    actor_id: int | None,
+) -> int | None:
+    """Take waitlist entries from the head until one's student passes the rules now (their
+    row locked); the ones who do not are audited with the reason and dropped from the line."""
+    while (student_id := await waitlist.take_head(conn, section.id)) is not None:
+        candidate = await student_facts.lock_student(conn, cache, student_id)
+        held = await student_facts.held_sections(conn, cache, student_id, section.term_id)
+        completed = await student_facts.completed_among(conn, student_id, section.prerequisites)
+        refusal = rules.check_enroll(
+            candidate, term, section, held, completed, None, now, enforce_window=False
+        )
+        if refusal is None:
+            return student_id
+        await audit.record(
+            conn,
+            now,
+            "promote",
+            outcome=refusal.code,
+            actor_id=actor_id,
+            student_id=student_id,
+            section_id=section.id,
+            detail=refusal.detail,
+        )
+    return None
 
 
 async def _insert_enrollment(

@@ -6,7 +6,7 @@ live: no seat oversold, no course taken twice, no acknowledged enrollment lost. 
 chooses how a request runs, and does what follows it:
 - A full section's attempts are refused from the full-section flag, before any database
   work (sugang.enrollment.fullness); a claim that finds a section full raises the flag, and
-  every path that may free a seat clears it after its commit (`seats_freed`).
+  every path that may free a seat clears it after its commit (`clear_full_flags`).
 - On PostgreSQL an enroll without an Idempotency-Key or a waitlist wish runs optimistically:
   the student's facts are read without a lock and the claim is one autocommitted statement,
   so a hot section's row is locked for that statement alone, never across a round trip to
@@ -96,13 +96,13 @@ class EnrollmentService:
     def __init__(
         self,
         db: Database,
-        catalog: CatalogCache,
+        catalog_cache: CatalogCache,
         clock: Clock,
         full: FullSections,
         metrics: AttemptMetrics | None = None,
     ) -> None:
         self.db = db
-        self.catalog = catalog
+        self.catalog_cache = catalog_cache
         self.clock = clock
         self.full = full
         self.metrics: AttemptMetrics = metrics or _Uncounted()
@@ -169,7 +169,7 @@ class EnrollmentService:
             return Outcome(204)
 
         outcome = await run_idempotent(self.db, self.clock, once, work)
-        await self.seats_freed([section_id])
+        await self.clear_full_flags([section_id])
         return outcome
 
     async def my_enrollments(self, student_id: int, term_id: int | None) -> MyEnrollments:
@@ -219,7 +219,7 @@ class EnrollmentService:
 
     async def add_to_basket(self, student_id: int, section_id: int) -> Basket:
         term_id = await self.db.run(
-            lambda conn: basket.add(conn, self.catalog, student_id, section_id, self.clock())
+            lambda conn: basket.add(conn, self.catalog_cache, student_id, section_id, self.clock())
         )
         return await self.basket(student_id, term_id)
 
@@ -240,13 +240,15 @@ class EnrollmentService:
         enforce_window: bool = True,
         admission: Admission | None = None,
     ) -> Enrolled | Waitlisted:
-        """Holding the student's lock. `enforce_window` is False only for the registrar's own
-        paths (auto-enrollment), which skip the window and the waiting room alike."""
+        """Enroll (or queue, if asked), the student's row locked first so that the rules read a
+        state that cannot change under them. `enforce_window` is False only for the
+        registrar's own paths (auto-enrollment), which skip the window and the waiting room
+        alike."""
         now = self.clock()
-        student = await student_facts.lock_student(conn, self.catalog, student_id)
-        section = await self.catalog.section(conn, section_id)
-        term = await self.catalog.term(conn, section.term_id)
-        held = await student_facts.held_sections(conn, self.catalog, student_id, term.id)
+        student = await student_facts.lock_student(conn, self.catalog_cache, student_id)
+        section = await self.catalog_cache.section(conn, section_id)
+        term = await self.catalog_cache.term(conn, section.term_id)
+        held = await student_facts.held_sections(conn, self.catalog_cache, student_id, term.id)
         completed = await student_facts.completed_among(conn, student_id, section.prerequisites)
         refusal = rules.check_enroll(
             student, term, section, held, completed, admission, now, enforce_window=enforce_window
@@ -266,7 +268,7 @@ class EnrollmentService:
         found = await seats.seats_now(conn, section_id, lock=waitlist)
         refusal = rules.check_seats(section_id, found.status, found.capacity, found.enrolled)
         if refusal is None:  # a seat was freed after the claim looked
-            student = await student_facts.lock_student(conn, self.catalog, student_id)
+            student = await student_facts.lock_student(conn, self.catalog_cache, student_id)
             enrollment_id = await seats.claim(conn, student, section, source, actor_id, now)
             if enrollment_id is not None:
                 return Enrolled(section_id, enrollment_id)
@@ -287,13 +289,14 @@ class EnrollmentService:
     ) -> Dropped | LeftWaitlist:
         """Drop an enrollment (handing the seat to the waitlist) or leave the waitlist."""
         now = self.clock()
-        student = await student_facts.lock_student(conn, self.catalog, student_id)
-        section = await self.catalog.section(conn, section_id)
+        student = await student_facts.lock_student(conn, self.catalog_cache, student_id)
+        section = await self.catalog_cache.section(conn, section_id)
         if enforce_window:
-            term = await self.catalog.term(conn, section.term_id)
+            term = await self.catalog_cache.term(conn, section.term_id)
             if (refusal := rules.check_drop(student, term, admission, now)) is not None:
                 raise refusal
-        if not await seats.release(conn, student_id, section_id):
+        promoted = await seats.release(conn, self.catalog_cache, student_id, section, now, actor_id)
+        if promoted is None:
             if not await waitlist.leave(conn, student_id, section_id):
                 raise NotEnrolled(section_id=section_id)
             await audit.record(
@@ -305,10 +308,6 @@ class EnrollmentService:
                 section_id=section_id,
             )
             return LeftWaitlist(section_id)
-        await audit.record(
-            conn, now, "drop", actor_id=actor_id, student_id=student_id, section_id=section_id
-        )
-        promoted = await seats.fill_from_waitlist(conn, self.catalog, section, now, actor_id)
         return Dropped(section_id, promoted[0] if promoted else None)
 
     async def drop_everything_in(
@@ -318,7 +317,7 @@ class EnrollmentService:
         the window: before deleting them. The sections dropped."""
         # The lock first: an enroll of the student's own committing after we read what they
         # hold would otherwise be cascaded away with its seat still counted.
-        await student_facts.lock_student(conn, self.catalog, student_id)
+        await student_facts.lock_student(conn, self.catalog_cache, student_id)
         held = await reads.held_anywhere(conn, student_id)
         for section_id in held:
             await self.drop_in(
@@ -338,9 +337,9 @@ class EnrollmentService:
 
     # --- after a commit --------------------------------------------------------------------
 
-    async def seats_freed(self, section_ids: Iterable[int]) -> None:
-        """A committed change may have freed seats in these sections (a drop, more seats, a
-        reopening, a deleted student): attempts must reach the database again."""
+    async def clear_full_flags(self, section_ids: Iterable[int]) -> None:
+        """After a commit that may have freed seats in these sections (a drop, more seats, a
+        reopening, a deleted student, a re-import): their attempts reach the database again."""
         for section_id in section_ids:
             await self.full.clear(section_id)
 
@@ -358,7 +357,7 @@ class EnrollmentService:
                 now = self.clock()
                 try:
                     facts = await student_facts.read_unlocked(
-                        conn, self.catalog, student_id, section_id
+                        conn, self.catalog_cache, student_id, section_id
                     )
                 except StaleFacts:
                     break
@@ -376,7 +375,7 @@ class EnrollmentService:
                         "live",
                         student_id,
                         now,
-                        catalog_version=self.catalog.version,
+                        catalog_version=self.catalog_cache.version,
                     )
                 except StaleFacts:
                     continue  # the student or the catalog moved since the read: judge again

@@ -64,25 +64,23 @@ def _no_student(student_id: int) -> NotFound:
     return NotFound(what="student", what_ko="학생", student_id=student_id)
 
 
-async def lock_student(
-    conn: AsyncConnection, catalog: CatalogCache, student_id: int
-) -> StudentInfo:
+async def lock_student(conn: AsyncConnection, cache: CatalogCache, student_id: int) -> StudentInfo:
     """Lock the student's row (their transactions serialise here), move its version (an
     optimistic claim judged before this transaction is not made), and sync the catalog
     cache with the version read in the same statement."""
     row = (await conn.execute(_LOCK_STUDENT, {"student_id": student_id})).first()
     if row is None:
         raise _no_student(student_id)
-    catalog.sync(row.catalog_version)
+    cache.sync(row.catalog_version)
     return StudentInfo(row.id, row.year, row.max_credits, row.version)
 
 
 async def held_sections(
-    conn: AsyncConnection, catalog: CatalogCache, student_id: int, term_id: int
+    conn: AsyncConnection, cache: CatalogCache, student_id: int, term_id: int
 ) -> list[SectionInfo]:
     rows = await conn.execute(_HELD_SECTIONS, {"student_id": student_id, "term_id": term_id})
     ids = [r.section_id for r in rows]
-    return list((await catalog.sections(conn, ids)).values()) if ids else []
+    return list((await cache.sections(conn, ids)).values()) if ids else []
 
 
 async def completed_among(
@@ -96,14 +94,14 @@ async def completed_among(
 
 
 async def read_unlocked(
-    conn: AsyncConnection, catalog: CatalogCache, student_id: int, section_id: int
+    conn: AsyncConnection, cache: CatalogCache, student_id: int, section_id: int
 ) -> tuple[StudentInfo, SectionInfo, TermInfo, list[SectionInfo], set[int]]:
     """One unlocked read of everything the rules need (PostgreSQL), with the catalog cache
     synced to the version read in the same snapshot (read again if the catalog moved
     meanwhile). Raises StaleFacts if the catalog keeps moving."""
     row: Any = None
     for _ in range(CATALOG_READS):
-        section = await catalog.section(conn, section_id)
+        section = await cache.section(conn, section_id)
         params = {
             "student_id": student_id,
             "term_id": section.term_id,
@@ -112,12 +110,12 @@ async def read_unlocked(
         row = (await conn.execute(_UNLOCKED_PG, params)).first()
         if row is None:
             raise _no_student(student_id)
-        if row.catalog_version == catalog.version:
+        if row.catalog_version == cache.version:
             break
-        catalog.sync(row.catalog_version)
+        cache.sync(row.catalog_version)
     else:
         raise StaleFacts()
     student = StudentInfo(row.id, row.year, row.max_credits, row.version)
-    term = await catalog.term(conn, section.term_id)
-    held = await catalog.sections(conn, row.held) if row.held else {}
+    term = await cache.term(conn, section.term_id)
+    held = await cache.sections(conn, row.held) if row.held else {}
     return student, section, term, list(held.values()), set(row.completed)

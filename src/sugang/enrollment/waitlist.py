@@ -27,7 +27,7 @@ _POSITION = text(
     """
 )
 
-LEAVE = text(
+_LEAVE = text(
     """
     DELETE FROM waitlist_entries WHERE student_id = :student_id AND section_id = :section_id
     RETURNING id
@@ -55,7 +55,7 @@ async def position(conn: AsyncConnection, student_id: int, section_id: int) -> i
 async def leave(conn: AsyncConnection, student_id: int, section_id: int) -> bool:
     """Take the student off the section's waitlist; False if they were not on it."""
     params = {"student_id": student_id, "section_id": section_id}
-    return (await conn.execute(LEAVE, params)).first() is not None
+    return (await conn.execute(_LEAVE, params)).first() is not None
 
 
 async def take_head(conn: AsyncConnection, section_id: int) -> int | None:

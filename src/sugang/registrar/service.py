@@ -51,7 +51,7 @@ class RegistrarService:
             return await catalog_reads.section_view(conn, section_id)
 
         updated = await self.db.run(work)
-        await self.enrollment.seats_freed([section_id])
+        await self.enrollment.clear_full_flags([section_id])
         return updated
 
     async def delete_term(self, term_id: int) -> None:
@@ -76,7 +76,7 @@ class RegistrarService:
             await students_store.delete_student(conn, student_id)
             return dropped
 
-        await self.enrollment.seats_freed(await self.db.run(work))
+        await self.enrollment.clear_full_flags(await self.db.run(work))
 
     async def import_csv(self, kind: ImportKind, text: str, actor_id: int | None) -> ImportReport:
         """All rows or none (IMPORT_INVALID names every bad row)."""
@@ -86,7 +86,7 @@ class RegistrarService:
             report = await run_import(self.db, kind, CatalogImport(self.enrollment, actor_id), text)
         else:
             report = await run_import(self.db, kind, StudentsImport(self.clock), text)
-        await self.enrollment.seats_freed(report.sections_changed)
+        await self.enrollment.clear_full_flags(report.sections_changed)
         return report
 
     async def auto_enroll(

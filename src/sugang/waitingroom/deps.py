@@ -1,5 +1,6 @@
 """The waiting room for handlers, and the admission pass every enroll and drop may carry."""
 
+from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Header
@@ -14,7 +15,27 @@ from sugang.waitingroom.service import WaitingRoomService
 Queue = Annotated[WaitingRoomService, provided("queue")]
 
 
-async def admission_pass(
+@dataclass(frozen=True)
+class PresentedPass:
+    """X-Admission-Token as the client sent it (None: no pass)."""
+
+    token: str | None
+    secret: str
+
+    def verify(self) -> Admission | None:
+        """What the pass says, if its signature holds (no I/O); ADMISSION_INVALID if it does
+        not. Handlers call it first, once the request's own fields are valid: a malformed
+        request is a 422 whatever pass it carries. Whether the pass admits to this term now is
+        a rule (sugang.enrollment.rules.check_admission)."""
+        if self.token is None:
+            return None
+        admission = read_admission(self.token, self.secret)
+        if admission is None:
+            raise AdmissionInvalid()
+        return admission
+
+
+async def presented_pass(
     settings: SettingsDep,
     token: Annotated[
         str | None,
@@ -24,16 +45,8 @@ async def admission_pass(
             description="the waiting room's pass (needed while the term is in rush mode)",
         ),
     ] = None,
-) -> Admission | None:
-    """The verified pass from X-Admission-Token; a pass that fails its signature is refused
-    here, before any database work. Whether it admits to this term now is a rule
-    (sugang.enrollment.rules.check_admission)."""
-    if token is None:
-        return None
-    admission = read_admission(token, settings.secret_key.get_secret_value())
-    if admission is None:
-        raise AdmissionInvalid()
-    return admission
+) -> PresentedPass:
+    return PresentedPass(token, settings.secret_key.get_secret_value())
 
 
-AdmissionPass = Annotated[Admission | None, Depends(admission_pass)]
+AdmissionPass = Annotated[PresentedPass, Depends(presented_pass)]

@@ -32,8 +32,8 @@ class ImportReport:
     created: int = 0
     updated: int = 0
     errors: list[RowError] = field(default_factory=list)
-    # Sections whose seats may have been freed (more capacity): their full flags are cleared
-    # after the commit.
+    # Sections the file edited (more seats may be among the changes): their full-section flags
+    # are cleared after the commit.
     sections_changed: list[int] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:

@@ -7,13 +7,17 @@ import contextlib
 import os
 import shutil
 import subprocess
+import sys
 import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import asyncssh
+import yaml
 
+SUGANG = Path(sys.executable).parent / "sugang"
 SUBNET = "10.213.{}"
 PRIVATE_DIRS = ("/etc/rancher", "/var/lib/rancher", "/usr/local/bin", "/etc/nginx", "/etc/haproxy")
 
@@ -151,3 +155,55 @@ class Lab:
             self.stop(machine)
             sh("ip", "netns", "del", machine.netns, check=False)
         sh("ip", "link", "del", self.bridge, check=False)
+
+
+def write_inventory(
+    lab: Lab,
+    path: Path,
+    servers: int = 1,
+    agents: int = 0,
+    ha: bool = False,
+    load_balancer: str | None = None,
+    **cluster: Any,
+) -> dict[str, Any]:
+    """Start the machines and describe them in cluster.yaml (air-gapped, with the stand-ins)."""
+    nodes = []
+    for role, count in (("server", servers), ("agent", agents)):
+        for i in range(1, count + 1):
+            name = f"{role[0]}{i}"
+            machine = lab.machine(name)
+            nodes.append({"name": name, "address": machine.address, "role": role,
+                          "node_ip": machine.address})  # fmt: skip
+    inventory: dict[str, Any] = {
+        "cluster": {
+            "name": "lab",
+            "ha": ha,
+            "airgap": {
+                "k3s_binary": str(STAND_IN / "k3s"),
+                "install_script": str(STAND_IN / "install.sh"),
+            },
+            **cluster,
+        },
+        "ssh": {"user": "root", "key": str(lab.client_key), "known_hosts": str(lab.known_hosts)},
+        "nodes": nodes,
+    }
+    if load_balancer:
+        machine = lab.machine("lb")
+        inventory["load_balancer"] = {"address": machine.address, "kind": load_balancer}
+    path.write_text(yaml.safe_dump(inventory, sort_keys=False))
+    return inventory
+
+
+STAND_IN = Path(__file__).resolve().parents[1] / "cluster" / "stand_in"
+
+
+def sugang_cluster(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [str(SUGANG), "cluster", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "COLUMNS": "200", "KUBECONFIG": str(cwd / "kubeconfig")},
+        timeout=180,
+        check=False,
+    )

@@ -11,7 +11,7 @@ from sugang.app import create_app
 from sugang.clock import FixedClock
 from sugang.http.ratelimit import Bucket, MemoryLimiter, RedisLimiter
 from sugang.runtime import Services
-from tests.factories import Factory, login
+from tests.support.factories import Factory, login
 
 REDIS_URL = "redis://127.0.0.1:6379/15"
 

@@ -6,7 +6,7 @@ from sqlalchemy.exc import IntegrityError
 
 from sugang.app import create_app
 from sugang.runtime import Services
-from tests.factories import Factory, login
+from tests.support.factories import Factory, login
 
 
 @pytest.fixture
@@ -37,6 +37,17 @@ async def test_malformed_enroll_bodies_are_invalid_requests(
     assert response.status_code == 422
     assert response.json()["code"] == "INVALID_REQUEST"
     assert await factory.count("enrollments") == 0
+
+
+async def test_a_malformed_request_is_422_whatever_admission_pass_it_carries(
+    client: httpx.AsyncClient, student_headers: dict[str, str]
+) -> None:
+    headers = {**student_headers, "X-Admission-Token": "not-a-pass"}
+    bad_body = await client.post("/api/v1/enrollments", json={"section_id": 0}, headers=headers)
+    bad_path = await client.delete("/api/v1/enrollments/0", headers=headers)
+    good = await client.post("/api/v1/enrollments", json={"section_id": 1}, headers=headers)
+    assert [bad_body.json()["code"], bad_path.json()["code"]] == ["INVALID_REQUEST"] * 2
+    assert good.status_code == 401 and good.json()["code"] == "ADMISSION_INVALID"
 
 
 async def test_non_json_body_is_an_invalid_request(

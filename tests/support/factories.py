@@ -209,3 +209,11 @@ async def login(
     )
     assert response.status_code == 200, response.text
     return {"Authorization": f"Bearer {response.json()['access_token']}"}
+
+
+async def student_client(
+    client: httpx.AsyncClient, factory: Factory, **kw: object
+) -> tuple[int, dict[str, str]]:
+    """A new student, logged in: their id and request headers."""
+    student = await factory.student(**kw)  # type: ignore[arg-type]
+    return student, await login(client, await factory.username_of(student))

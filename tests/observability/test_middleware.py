@@ -6,8 +6,8 @@ from sugang.app import create_app
 from sugang.config import Settings
 from sugang.observability.middleware import served_by
 from sugang.runtime import Services
-from tests.conftest import TEST_SECRET
-from tests.factories import Factory, login
+from tests.support.databases import TEST_SECRET
+from tests.support.factories import Factory, login
 
 
 def test_served_by_uses_the_downward_api_and_falls_back_to_the_host_name() -> None:

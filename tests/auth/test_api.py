@@ -5,8 +5,9 @@ import jwt
 from argon2 import PasswordHasher
 from sqlalchemy import text
 
-from tests.conftest import TEST_SECRET
-from tests.factories import PASSWORD, Factory, login
+from sugang.config import get_settings
+from tests.support.databases import TEST_SECRET
+from tests.support.factories import PASSWORD, Factory, login
 
 
 async def test_student_logs_in_with_student_number(
@@ -107,5 +108,7 @@ async def test_login_replaces_a_hash_made_with_older_parameters(
         current = await conn.scalar(
             text("SELECT password_hash FROM users WHERE id = :id"), {"id": student}
         )
-    assert current != old and "m=8192,t=2,p=1" in current  # the configured parameters
+    settings = get_settings()
+    configured = f"m={settings.password_memory_kib},t={settings.password_time_cost},p=1"
+    assert current != old and configured in current
     await login(client, "20270005")  # and the new hash verifies

@@ -1,0 +1,1 @@
+"""What tests share: databases to run on, data factories, real servers."""
