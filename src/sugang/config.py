@@ -25,6 +25,16 @@ class Settings(BaseSettings):
     # costs ~10 ms (the driver introspects types): at the rush that churn stalled requests.
     db_max_overflow: int = Field(default=0, ge=0)
     db_pool_timeout_seconds: float = Field(default=30.0, gt=0)
+    # Fail fast when the database goes away (a restart, a failover, a lost node): see
+    # sugang.db.engine. The statement timeout is lifted for migrations.
+    db_connect_timeout_seconds: float = Field(default=3.0, gt=0)
+    db_command_timeout_seconds: float = Field(default=10.0, gt=0)
+    db_statement_timeout_ms: int = Field(default=8_000, ge=0)
+    db_idle_in_transaction_timeout_ms: int = Field(default=30_000, ge=0)
+    db_keepalive_idle_seconds: int = Field(default=5, ge=1)
+    db_keepalive_interval_seconds: int = Field(default=2, ge=1)
+    db_keepalive_count: int = Field(default=3, ge=1)
+    db_tcp_user_timeout_ms: int = Field(default=10_000, ge=0)
     sqlite_busy_timeout_ms: int = Field(default=30_000, ge=0)
 
     # Which node and pod serve a request (X-Served-By); Kubernetes' downward API sets these.

@@ -47,4 +47,6 @@ async def _run(engine: AsyncEngine, action: Callable[[Config], None]) -> None:
         action(config)
 
     async with engine.begin() as conn:
+        if conn.dialect.name == "postgresql":  # a migration may take longer than a request
+            await conn.exec_driver_sql("SET LOCAL statement_timeout = 0")
         await conn.run_sync(run)

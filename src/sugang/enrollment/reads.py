@@ -20,6 +20,9 @@ _MY_WAITLIST = text(
     ORDER BY w.id
     """
 )
+_ENROLLMENT_ID = text(
+    "SELECT id FROM enrollments WHERE student_id = :student_id AND section_id = :section_id"
+)
 _MAX_CREDITS = text("SELECT max_credits FROM students WHERE id = :student_id")
 _ALL_HELD = text(
     "SELECT section_id FROM enrollments WHERE student_id = :student_id ORDER BY section_id"
@@ -36,6 +39,13 @@ async def my_waitlist(conn: AsyncConnection, student_id: int, term_id: int) -> l
     """(section_id, position) of every waitlist the student is on in the term."""
     params = {"student_id": student_id, "term_id": term_id}
     return list((await conn.execute(_MY_WAITLIST, params)).all())
+
+
+async def enrollment_id(conn: AsyncConnection, student_id: int, section_id: int) -> int | None:
+    """The student's enrollment in the section, if there is one."""
+    params = {"student_id": student_id, "section_id": section_id}
+    found = await conn.scalar(_ENROLLMENT_ID, params)
+    return None if found is None else int(found)
 
 
 async def max_credits(conn: AsyncConnection, student_id: int) -> int:

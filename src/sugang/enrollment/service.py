@@ -17,6 +17,8 @@ chooses how a request runs, and does what follows it:
 - Every attempt's outcome is counted (`AttemptMetrics`, Prometheus when served).
 """
 
+import asyncio
+import random
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Protocol
@@ -30,6 +32,7 @@ from sugang.catalog.cache import CatalogCache
 from sugang.catalog.schemas import SectionOut
 from sugang.clock import Clock
 from sugang.db import Database, is_retryable
+from sugang.db.engine import CommitUnknown, is_disconnect
 from sugang.db.idempotency import IdempotentRequest, Outcome, run_idempotent
 from sugang.enrollment import basket, reads, rules, seats, student_facts, waitlist
 from sugang.enrollment.fullness import FullSections
@@ -351,47 +354,69 @@ class EnrollmentService:
         """Read the student's facts without a lock, judge them, then claim in one
         autocommitted statement that is made only if what was judged is still current;
         judged again if not. SQLite (one writer at a time) and a student whose state keeps
-        moving take the locked path."""
-        for _ in range(0 if self.db.is_sqlite else OPTIMISTIC_ATTEMPTS):
-            async with self.db.autocommit() as conn:
-                now = self.clock()
-                try:
-                    facts = await student_facts.read_unlocked(
-                        conn, self.catalog_cache, student_id, section_id
+        moving take the locked path.
+
+        If the connection breaks (a restart, a failover), the attempt is made once more on a
+        new connection; if it broke after the claim was sent, whether the claim committed is
+        looked up first, so the student is told what happened either way."""
+        claim_sent = reconnected = False
+        tries = 0 if self.db.is_sqlite else OPTIMISTIC_ATTEMPTS
+        while tries > 0:
+            tries -= 1
+            try:
+                async with self.db.autocommit() as conn:
+                    if claim_sent:
+                        found = await reads.enrollment_id(conn, student_id, section_id)
+                        if found is not None:
+                            return Enrolled(section_id, found)
+                    claim_sent = False
+                    now = self.clock()
+                    try:
+                        facts = await student_facts.read_unlocked(
+                            conn, self.catalog_cache, student_id, section_id
+                        )
+                    except StaleFacts:
+                        break  # the catalog keeps moving: the locked path
+                    student, section, term, held, completed = facts
+                    refusal = rules.check_enroll(
+                        student, term, section, held, completed, admission, now
                     )
-                except StaleFacts:
-                    break
-                student, section, term, held, completed = facts
-                refusal = rules.check_enroll(
-                    student, term, section, held, completed, admission, now
-                )
-                if refusal is not None:
-                    raise refusal
-                try:
-                    enrollment_id = await seats.claim(
-                        conn,
-                        student,
-                        section,
-                        "live",
-                        student_id,
-                        now,
-                        catalog_version=self.catalog_cache.version,
+                    if refusal is not None:
+                        raise refusal
+                    claim_sent = True
+                    try:
+                        enrollment_id = await seats.claim(
+                            conn,
+                            student,
+                            section,
+                            "live",
+                            student_id,
+                            now,
+                            catalog_version=self.catalog_cache.version,
+                        )
+                    except StaleFacts:
+                        claim_sent = False  # it was refused: nothing was written
+                        continue  # the student or the catalog moved since the read: again
+                    claim_sent = False
+                    if enrollment_id is not None:
+                        return Enrolled(section_id, enrollment_id)
+                    found_seats = await seats.seats_now(conn, section_id, lock=False)
+                    refusal = rules.check_seats(
+                        section_id, found_seats.status, found_seats.capacity, found_seats.enrolled
                     )
-                except StaleFacts:
-                    continue  # the student or the catalog moved since the read: judge again
-                except DBAPIError as error:
-                    if not is_retryable(error):  # a deadlock with a drop promoting this student
-                        raise
+                    if refusal is not None:
+                        raise refusal
+                    # a seat freed after the claim's snapshot: try again
+            except (DBAPIError, OSError) as error:
+                if isinstance(error, DBAPIError) and is_retryable(error):
+                    claim_sent = False  # a deadlock (with a drop promoting this student)
                     continue
-                if enrollment_id is not None:
-                    return Enrolled(section_id, enrollment_id)
-                found = await seats.seats_now(conn, section_id, lock=False)
-                refusal = rules.check_seats(
-                    section_id, found.status, found.capacity, found.enrolled
-                )
-                if refusal is not None:
-                    raise refusal
-                # a seat freed after the claim's snapshot: try again
+                if reconnected or not is_disconnect(error):
+                    if claim_sent:
+                        raise CommitUnknown() from error
+                    raise
+                reconnected, tries = True, tries + 1
+                await asyncio.sleep(random.uniform(0.05, 0.2))  # let the server come back
 
         async def locked(conn: AsyncConnection) -> Enrolled:
             outcome = await self.enroll_in(

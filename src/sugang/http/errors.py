@@ -15,6 +15,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, Operation
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from starlette.exceptions import HTTPException
 
+from sugang.db.engine import CommitUnknown, is_disconnect
 from sugang.errors import (
     Conflict,
     Internal,
@@ -98,6 +99,7 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(PoolTimeoutError)
     @app.exception_handler(OperationalError)
     @app.exception_handler(InterfaceError)
+    @app.exception_handler(CommitUnknown)
     @app.exception_handler(OSError)  # asyncpg's refused or timed-out connects, unwrapped
     async def database_unavailable(request: Request, error: Exception) -> JSONResponse:
         log.warning("database unavailable: %s", error)
@@ -105,6 +107,9 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(DBAPIError)
     async def database_error(request: Request, error: DBAPIError) -> JSONResponse:
+        if is_disconnect(error):  # the server went away mid-request: a restart, a failover
+            log.warning("database connection lost: %s", error.orig)
+            return _answer(request, Unavailable(), {"Retry-After": "1"})
         sqlstate = str(getattr(error.orig, "sqlstate", "") or "")
         if sqlstate.startswith("22"):  # data exception: e.g. a NUL byte in a text field
             return _answer(request, InvalidRequest(reason="a value cannot be stored as given"))
