@@ -64,6 +64,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         gc.collect()
         gc.freeze()
         yield
+        services.system.readiness.draining = True
         if controller is not None:
             controller.cancel()
         if owns_services:

@@ -35,6 +35,10 @@ class Settings(BaseSettings):
     db_keepalive_interval_seconds: int = Field(default=2, ge=1)
     db_keepalive_count: int = Field(default=3, ge=1)
     db_tcp_user_timeout_ms: int = Field(default=10_000, ge=0)
+    # The side connection (readiness, metrics): how long its reads may take.
+    db_side_timeout_seconds: float = Field(default=1.0, gt=0)
+    # /readyz turns 503 after this many database checks in a row have failed.
+    ready_failures: int = Field(default=3, ge=1)
     sqlite_busy_timeout_ms: int = Field(default=30_000, ge=0)
 
     # Which node and pod serve a request (X-Served-By); Kubernetes' downward API sets these.

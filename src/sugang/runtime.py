@@ -65,7 +65,7 @@ class Services:
         )
         self.enrollment = EnrollmentService(db, self.catalog_cache, clock, self.full)
         self.registrar = RegistrarService(db, clock, self.enrollment)
-        self.system = SystemService(db, self.waiting_room, clock, settings.metrics_sections)
+        self.system = SystemService(db, self.waiting_room, clock, settings)
 
     @property
     def room(self) -> WaitingRoom:

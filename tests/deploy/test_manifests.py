@@ -419,13 +419,15 @@ def test_an_autoscaled_deployment_leaves_its_replica_count_to_the_autoscaler(
 def test_postgres_accepts_every_pool_at_the_largest_scale(
     rendered: dict[str, Docs], overlay: str
 ) -> None:
-    """maxReplicas, plus one surge pod of a rollout, × workers × pool size, plus room for the
-    migration and an operator's psql, within max_connections."""
+    """maxReplicas, plus one surge pod of a rollout, × workers × (pool size + the side
+    connection for readiness and metrics), plus room for the migration and an operator's psql,
+    within max_connections."""
     documents = rendered[overlay]
     config = next(
         c for c in of_kind(documents, "ConfigMap") if c["metadata"]["name"] == "sugang-config"
     )
-    per_pod = int(config["data"]["SUGANG_WORKERS"]) * int(config["data"]["SUGANG_DB_POOL_SIZE"])
+    pool = int(config["data"]["SUGANG_DB_POOL_SIZE"]) + 1
+    per_pod = int(config["data"]["SUGANG_WORKERS"]) * pool
     scalers = [
         d["spec"].get("maxReplicas", d["spec"].get("maxReplicaCount"))
         for d in documents

@@ -69,6 +69,7 @@ async def test_with_the_database_down_metrics_answer_and_the_rest_is_503() -> No
         database_url="postgresql+asyncpg://postgres@127.0.0.1:1/nowhere",  # refused at once
         secret_key=TEST_SECRET,  # type: ignore[arg-type]
         environment="test",
+        ready_failures=1,  # unready at the first failed check (tests/system holds the count)
     )
     services = Services.from_settings(settings)
     app = create_app(services=services)

@@ -74,6 +74,16 @@ class Database:
         else:
             self.engine = _postgres_engine(settings)
             self._write_lock = None
+        # One connection of its own for the operators' reads (readiness, metrics), so that
+        # they never wait behind requests for the pool: a full pool is when they matter most.
+        self.side_engine = (
+            self.engine
+            if self.is_sqlite
+            else _postgres_engine(
+                settings, pool_size=1, pool_timeout=settings.db_side_timeout_seconds
+            )
+        )
+        self.side_timeout = settings.db_side_timeout_seconds
 
     @property
     def dialect(self) -> str:
@@ -153,15 +163,27 @@ class Database:
             opened = [stack.enter_async_context(self.engine.connect()) for _ in range(connections)]
             await asyncio.gather(*opened)
 
-    async def ping(self) -> None:
-        async with self.engine.connect() as conn:
+    async def probe(self) -> None:
+        """The database answers, on the side connection, within its short timeout (raises if
+        not)."""
+        async with asyncio.timeout(self.side_timeout), self.side_engine.connect() as conn:
             await conn.execute(text("SELECT 1"))
+
+    @asynccontextmanager
+    async def side_read(self) -> AsyncIterator[AsyncConnection]:
+        """A read on the side connection, given up after the short timeout."""
+        async with asyncio.timeout(self.side_timeout), self.side_engine.connect() as conn:
+            yield conn
 
     async def dispose(self) -> None:
         await self.engine.dispose()
+        if self.side_engine is not self.engine:
+            await self.side_engine.dispose()
 
 
-def _postgres_engine(settings: Settings) -> AsyncEngine:
+def _postgres_engine(
+    settings: Settings, *, pool_size: int | None = None, pool_timeout: float | None = None
+) -> AsyncEngine:
     server_settings = {
         "statement_timeout": str(settings.db_statement_timeout_ms),
         "idle_in_transaction_session_timeout": str(settings.db_idle_in_transaction_timeout_ms),
@@ -172,9 +194,9 @@ def _postgres_engine(settings: Settings) -> AsyncEngine:
     }
     engine = create_async_engine(
         settings.database_url,
-        pool_size=settings.db_pool_size,
-        max_overflow=settings.db_max_overflow,
-        pool_timeout=settings.db_pool_timeout_seconds,
+        pool_size=pool_size or settings.db_pool_size,
+        max_overflow=0 if pool_size else settings.db_max_overflow,
+        pool_timeout=pool_timeout or settings.db_pool_timeout_seconds,
         pool_pre_ping=False,
         connect_args={
             "timeout": settings.db_connect_timeout_seconds,

@@ -29,16 +29,17 @@ async def healthz() -> dict[str, str]:
 
 @router.get("/readyz")
 async def readyz(system: System) -> JSONResponse:
-    """The database answers; otherwise 503 so a load balancer stops sending traffic."""
-    try:
-        await system.ping_database()
-    except Exception as error:  # any failure to reach the database means "not ready"
+    """Whether to send this process traffic: 503 while it shuts down or after the database
+    failed several checks in a row (read on a connection of its own, so a busy pool never
+    makes a busy replica look dead)."""
+    verdict = await system.ready()
+    if not verdict.ready:
         return JSONResponse(
-            {"status": "unavailable", "database": type(error).__name__},
+            {"status": "unavailable", "database": verdict.database},
             status_code=503,
             headers={"Retry-After": "2"},
         )
-    return JSONResponse({"status": "ok", "database": "ok"})
+    return JSONResponse({"status": "ok", "database": verdict.database})
 
 
 @router.get("/metrics", include_in_schema=False)

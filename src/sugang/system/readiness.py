@@ -1,0 +1,52 @@
+"""Whether this process should be sent traffic: not when it is shutting down, nor when the
+database has failed several checks in a row. One failed check is not enough (a blip, a
+failover in progress): every replica would leave the load balancer at once, and students
+would meet a refused connection instead of a 503 with Retry-After."""
+
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Verdict:
+    ready: bool
+    database: str  # "ok", or the last failure and how many in a row
+
+
+class Readiness:
+    def __init__(
+        self,
+        probe: Callable[[], Awaitable[None]],
+        failures_to_unready: int,
+        *,
+        every_seconds: float = 1.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        """`probe` raises when the database does not answer; it runs at most once every
+        `every_seconds` whoever asks (the kubelet, a load balancer, a person)."""
+        self.probe = probe
+        self.failures_to_unready = failures_to_unready
+        self.every_seconds = every_seconds
+        self.clock = clock
+        self.draining = False
+        self.failures = 0
+        self.last_failure = ""
+        self._checked_at = float("-inf")
+
+    async def verdict(self) -> Verdict:
+        if self.draining:
+            return Verdict(False, "draining")
+        now = self.clock()
+        if now - self._checked_at >= self.every_seconds:
+            self._checked_at = now
+            try:
+                await self.probe()
+                self.failures = 0
+            except Exception as error:  # any failure to reach the database counts
+                self.failures += 1
+                self.last_failure = type(error).__name__
+        if self.failures == 0:
+            return Verdict(True, "ok")
+        database = f"{self.last_failure} ({self.failures} in a row)"
+        return Verdict(self.failures < self.failures_to_unready, database)
