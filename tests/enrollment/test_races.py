@@ -16,6 +16,7 @@ from sugang.catalog import cache as cache_module
 from sugang.catalog import store as catalog
 from sugang.catalog.schemas import SectionPatch, TermPatch, WindowIn
 from sugang.enrollment import seats, student_facts
+from sugang.enrollment.service import Dropped, Enrolled
 from sugang.errors import SugangError
 from sugang.runtime import Services
 from sugang.students import store as students
@@ -237,3 +238,70 @@ async def test_a_meeting_time_moved_while_an_optimistic_enroll_judges_is_seen(
 
     assert await judging == "TIME_CONFLICT"  # the catalog moved: judged again, on Monday
     assert await seats_and_queue(services, moving) == (0, [], [])
+
+
+async def test_deleting_a_term_while_a_claim_commits_keeps_the_enrollment(
+    services: Services, factory: Factory, backend: str
+) -> None:
+    term = await factory.term()
+    section = await factory.section(term)
+    student = await factory.student()
+    deleting: asyncio.Task[None] | None = None
+    async with services.db.transaction() as conn:
+        enrolled = await services.enrollment.enroll_in(conn, student, section)
+        # The registrar's check runs now: it cannot see the claim, which has not committed.
+        deleting = asyncio.create_task(services.registrar.delete_term(term))
+        await asyncio.sleep(0.3)  # the deletion is now waiting on the term's row
+    with pytest.raises(SugangError) as refused:
+        await deleting
+
+    assert refused.value.code == "CONFLICT"
+    assert await seats_and_queue(services, section) == (1, [student], [])
+    assert isinstance(enrolled, Enrolled)
+
+
+async def test_a_drop_promoting_a_student_waits_for_that_students_own_claim_not_a_deadlock(
+    services: Services, factory: Factory, backend: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The student at the head of the waitlist clicks "join the waitlist" again as the holder
+    drops. Both lock the student's row and the section's; taken in opposite orders, PostgreSQL
+    would kill one of them after a second (deadlock_timeout). Neither transaction here is
+    retried, so a deadlock fails the test."""
+    term = await factory.term()
+    section = await factory.section(term, capacity=1)
+    holder, waiting = await factory.students(2)
+    assert await enroll(services, holder, section) == "Enrolled"
+    assert await enroll(services, waiting, section, waitlist=True) == "Waitlisted"
+    lock_student = student_facts.lock_student
+    locked, resume = asyncio.Event(), asyncio.Event()
+
+    async def lock_then_pause(conn: AsyncConnection, cache: Any, student_id: int) -> Any:
+        info = await lock_student(conn, cache, student_id)
+        if student_id == waiting and not locked.is_set():
+            locked.set()  # the waiting student's own request holds their row
+            await resume.wait()
+        return info
+
+    async def own_click() -> str:
+        try:
+            async with services.db.transaction() as conn:
+                await services.enrollment.enroll_in(conn, waiting, section, waitlist=True)
+        except SugangError as refusal:
+            return refusal.code
+        return "Enrolled"
+
+    async def drop() -> object:
+        async with services.db.transaction() as conn:
+            return await services.enrollment.drop_in(conn, holder, section)
+
+    monkeypatch.setattr(student_facts, "lock_student", lock_then_pause)
+    clicking = asyncio.create_task(own_click())
+    await locked.wait()
+    dropping = asyncio.create_task(drop())
+    await asyncio.sleep(0.3)  # the drop now waits for a row the click holds
+    resume.set()
+
+    assert await clicking == "ALREADY_WAITLISTED"  # the seat was still the holder's
+    dropped = await dropping
+    assert isinstance(dropped, Dropped) and dropped.promoted_student_id == waiting
+    assert await seats_and_queue(services, section) == (1, [waiting], [])

@@ -16,7 +16,8 @@ class Enrollment(Base):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    term_id: Mapped[int] = mapped_column(ForeignKey("terms.id", ondelete="CASCADE"))
+    # RESTRICT: a term with enrollments cannot be deleted, whatever commits meanwhile.
+    term_id: Mapped[int] = mapped_column(ForeignKey("terms.id", ondelete="RESTRICT"))
     student_id: Mapped[int] = mapped_column(ForeignKey("students.id", ondelete="CASCADE"))
     section_id: Mapped[int] = mapped_column(ForeignKey("sections.id"), index=True)
     course_id: Mapped[int] = mapped_column(ForeignKey("courses.id"))

@@ -292,7 +292,17 @@ class EnrollmentService:
     ) -> Dropped | LeftWaitlist:
         """Drop an enrollment (handing the seat to the waitlist) or leave the waitlist."""
         now = self.clock()
-        student = await student_facts.lock_student(conn, self.catalog_cache, student_id)
+        # Rows are locked students first (in id order), then the section: the student who
+        # will most likely be promoted (first in line now) is locked with the one dropping,
+        # before the section, as that student's own requests take them. The other way round,
+        # a drop and that student's click would deadlock.
+        head = await waitlist.peek_head(conn, section_id)
+        in_order = sorted({student_id} if head is None else {student_id, head})
+        locked = {
+            each: await student_facts.lock_student(conn, self.catalog_cache, each)
+            for each in in_order
+        }
+        student = locked[student_id]
         section = await self.catalog_cache.section(conn, section_id)
         if enforce_window:
             term = await self.catalog_cache.term(conn, section.term_id)

@@ -58,6 +58,12 @@ async def leave(conn: AsyncConnection, student_id: int, section_id: int) -> bool
     return (await conn.execute(_LEAVE, params)).first() is not None
 
 
+async def peek_head(conn: AsyncConnection, section_id: int) -> int | None:
+    """The student first in line now, without taking them off it."""
+    head: Any = (await conn.execute(_HEAD, {"section_id": section_id})).first()
+    return None if head is None else int(head.student_id)
+
+
 async def take_head(conn: AsyncConnection, section_id: int) -> int | None:
     """Remove the first entry and return its student; None when nobody waits."""
     while True:

@@ -4,6 +4,7 @@ rosters professors and the registrar read."""
 
 from collections.abc import Callable
 
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from sugang import audit
@@ -34,6 +35,13 @@ IMPORT_COLUMNS: dict[ImportKind, tuple[str, ...]] = {
 }
 
 
+def _term_has_enrollments() -> Conflict:
+    return Conflict(
+        reason="the term has enrollments",
+        reason_ko="수강신청 내역이 있는 학기는 삭제할 수 없습니다",
+    )
+
+
 class RegistrarService:
     def __init__(self, db: Database, clock: Clock, enrollment: EnrollmentService) -> None:
         self.db = db
@@ -55,17 +63,19 @@ class RegistrarService:
         return updated
 
     async def delete_term(self, term_id: int) -> None:
-        """Delete a term that holds no enrollments, with its windows and sections."""
+        """Delete a term that holds no enrollments, with its windows and sections. The check
+        answers the common case; the foreign key (RESTRICT) refuses a term whose enrollment
+        committed after the check."""
 
         async def work(conn: AsyncConnection) -> None:
             if await enrollment_reads.term_has_enrollments(conn, term_id):
-                raise Conflict(
-                    reason="the term has enrollments",
-                    reason_ko="수강신청 내역이 있는 학기는 삭제할 수 없습니다",
-                )
+                raise _term_has_enrollments()
             await catalog_store.delete_term(conn, term_id)
 
-        await self.db.run(work)
+        try:
+            await self.db.run(work)
+        except IntegrityError as error:
+            raise _term_has_enrollments() from error
 
     async def delete_student(self, student_id: int, actor_id: int | None) -> None:
         """Delete a student; their seats are released through the normal drop (waitlists
