@@ -3,7 +3,7 @@
 import pytest
 from pydantic import ValidationError
 
-from sugang.config import Settings
+from sugang.config import Sentinels, Settings
 
 
 def test_production_refuses_the_development_secret() -> None:
@@ -21,3 +21,20 @@ def test_local_default_is_embedded_sqlite(monkeypatch: pytest.MonkeyPatch) -> No
         monkeypatch.delenv(name, raising=False)
     settings = Settings()
     assert settings.is_sqlite and settings.environment == "local"
+
+
+def test_sentinels_come_as_a_comma_separated_list(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SUGANG_REDIS_SENTINELS", "10.0.0.1:26379, redis-1.redis:26379")
+    monkeypatch.setenv("SUGANG_REDIS_MASTER_NAME", "queue")
+    target = Settings().redis
+    assert target == Sentinels((("10.0.0.1", 26379), ("redis-1.redis", 26379)), "queue")
+
+
+def test_without_sentinels_the_url_is_the_target() -> None:
+    assert Settings(redis_url="redis://r:6379/0").redis == "redis://r:6379/0"
+    assert Settings().redis is None
+
+
+def test_a_sentinel_without_a_port_is_refused() -> None:
+    with pytest.raises(ValueError, match="host:port"):
+        _ = Settings(redis_sentinels=["10.0.0.1"]).redis

@@ -1,10 +1,24 @@
 """Typed settings, read from the environment with the prefix SUGANG_."""
 
+from dataclasses import dataclass
 from functools import lru_cache
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import AliasChoices, Field, SecretStr, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+
+@dataclass(frozen=True)
+class Sentinels:
+    """Redis behind Sentinel: where the sentinels listen, and the name of the master they
+    watch."""
+
+    addresses: tuple[tuple[str, int], ...]
+    master: str
+    db: int = 0
+
+
+RedisTarget = str | Sentinels  # a redis:// URL, or Sentinels
 
 INSECURE_DEV_SECRET = "sugang-local-development-secret-change-me"
 
@@ -56,6 +70,10 @@ class Settings(BaseSettings):
     # The waiting room: Redis (shared by every replica) when SUGANG_REDIS_URL is set, else
     # in-process (one server process: the embedded default).
     redis_url: str | None = None
+    # Or Redis behind Sentinel: "host:port,host:port,..." and the master's name (a failover
+    # is then followed without a restart). Either turns on the Redis waiting room.
+    redis_sentinels: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    redis_master_name: str = "sugang"
     waiting_room: Literal["auto", "memory", "redis"] = "auto"
     adaptive_period_seconds: float = Field(default=2.0, gt=0)
 
@@ -74,6 +92,21 @@ class Settings(BaseSettings):
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
 
+    @property
+    def redis(self) -> RedisTarget | None:
+        """Where Redis is: the sentinels if given, else the URL, else nowhere."""
+        if self.redis_sentinels:
+            addresses = tuple(_host_port(a) for a in self.redis_sentinels)
+            return Sentinels(addresses, self.redis_master_name)
+        return self.redis_url
+
+    @field_validator("redis_sentinels", mode="before")
+    @classmethod
+    def _split_sentinels(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
     @model_validator(mode="after")
     def _refuse_default_secret_outside_local(self) -> "Settings":
         if (
@@ -86,6 +119,13 @@ class Settings(BaseSettings):
         if self.environment == "production" and len(self.secret_key.get_secret_value()) < 32:
             raise ValueError("SUGANG_SECRET_KEY must be at least 32 characters in production")
         return self
+
+
+def _host_port(address: str) -> tuple[str, int]:
+    host, _, port = address.rpartition(":")
+    if not host or not port.isdigit():
+        raise ValueError(f"a sentinel is host:port, not {address!r}")
+    return host.strip("[]"), int(port)
 
 
 @lru_cache

@@ -51,11 +51,11 @@ class Services:
         self.latency.seconds = settings.adaptive_period_seconds  # what one step judges
         if self.waiting_room is None:
             self.waiting_room = make_waiting_room(settings, self.rng)
-        url = settings.redis_url
+        redis = settings.redis
         if self.full is None:
-            self.full = RedisFullSections(url) if url else LocalFullSections()
+            self.full = RedisFullSections(redis) if redis else LocalFullSections()
         if self.limiter is None:
-            self.limiter = RedisLimiter(url) if url else MemoryLimiter()
+            self.limiter = RedisLimiter(redis) if redis else MemoryLimiter()
 
         self.auth = AuthService(db, clock, settings)
         self.catalog = CatalogService(db)
@@ -94,11 +94,12 @@ class Services:
 
 
 def make_waiting_room(settings: Settings, rng: random.Random) -> WaitingRoom:
-    use_redis = settings.waiting_room == "redis" or (
-        settings.waiting_room == "auto" and settings.redis_url
-    )
+    redis = settings.redis
+    use_redis = settings.waiting_room == "redis" or (settings.waiting_room == "auto" and redis)
     if use_redis:
-        if not settings.redis_url:
-            raise ValueError("SUGANG_WAITING_ROOM=redis needs SUGANG_REDIS_URL")
-        return RedisWaitingRoom(settings.redis_url, rng)
+        if not redis:
+            raise ValueError(
+                "SUGANG_WAITING_ROOM=redis needs SUGANG_REDIS_URL or SUGANG_REDIS_SENTINELS"
+            )
+        return RedisWaitingRoom(redis, rng)
     return MemoryWaitingRoom(rng)

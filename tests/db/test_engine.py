@@ -8,8 +8,11 @@ from typing import Any
 import httpx
 import pytest
 from sqlalchemy import text
+from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 
+from sugang.config import Settings
+from sugang.db import Database
 from sugang.db.engine import CommitUnknown
 from sugang.enrollment import seats
 from sugang.runtime import Services
@@ -111,3 +114,19 @@ async def test_a_claim_lost_twice_is_reported_unknown_not_guessed(
     monkeypatch.setattr(seats, "claim", lost)
     with pytest.raises(CommitUnknown):
         await services.enrollment.enroll_optimistically(student, section)
+
+
+async def test_a_multi_host_url_reaches_the_server_that_answers(
+    settings: Settings, backend: str
+) -> None:
+    """Several hosts, as CloudNativePG's services or a failover pair are listed: the first
+    refuses (nobody listens), the next is the one that writes."""
+    url = make_url(settings.database_url)
+    hosts = f"host=127.0.0.1:1&host={url.host}:{url.port or 5432}"
+    multi = f"postgresql+asyncpg://{url.username}@/{url.database}?{hosts}"
+    multi += "&target_session_attrs=read-write"
+    database = Database(settings.model_copy(update={"database_url": multi}))
+    try:
+        assert await database.run(lambda conn: conn.scalar(text("SELECT 1"))) == 1
+    finally:
+        await database.dispose()

@@ -289,3 +289,51 @@ async def test_a_worker_that_saw_too_little_leaves_the_step_to_one_that_saw(
     assert await rush.queue.adapt_rate() is None
     now, period = clock.now.timestamp(), rush.settings.adaptive_period_seconds
     assert await rush.room.claim_step(term, now, period)  # the period's step is still free
+
+
+async def forget(room: Any, term: int, student_id: int) -> None:
+    """A STAND-IN for a Redis failover that had not replicated a student's join: the room no
+    longer knows them, in the same epoch."""
+    if isinstance(room, RedisWaitingRoom):
+        cfg, pos, order, pool, sessions = room._keys(term)
+        await room.redis.hdel(pos, str(student_id))
+        await room.redis.zrem(order, str(student_id))
+        await room.redis.srem(pool, str(student_id))
+        await room.redis.zrem(sessions, str(student_id))
+    else:
+        kept = room._rooms[term]
+        position = kept.positions.pop(student_id, None)
+        if position is not None:
+            kept.order[position] = -1  # the room's own mark of a slot nobody holds
+        kept.pool.discard(student_id)
+
+
+async def test_a_ticket_the_room_lost_is_put_in_line_again(
+    http: httpx.AsyncClient, factory: Factory, rush: Services
+) -> None:
+    term, _, _ = await rush_term(http, factory, rate=0.001)
+    first, lost = await student(http, factory), await student(http, factory)
+    await http.post("/api/v1/queue/tickets", headers=first)
+    ticket = (await http.post("/api/v1/queue/tickets", headers=lost)).json()
+    me = (await http.get("/api/v1/me", headers=lost)).json()["id"]
+    await forget(rush.room, term, me)
+
+    again = await http.get(f"/api/v1/queue/tickets/{ticket['ticket']}", headers=lost)
+
+    assert again.status_code == 200, again.text
+    assert again.json()["ticket"] == ticket["ticket"]  # the ticket they hold stays good
+    assert again.json()["position"] == 3  # at the back of the line: after everyone still there
+
+
+async def test_a_ticket_from_before_a_reset_is_void(
+    http: httpx.AsyncClient, factory: Factory
+) -> None:
+    term, _, admin = await rush_term(http, factory)
+    headers = await student(http, factory)
+    ticket = (await http.post("/api/v1/queue/tickets", headers=headers)).json()
+    reset = {"reset": True}
+    await http.patch(f"/api/v1/admin/terms/{term}/waiting-room", json=reset, headers=admin)
+
+    void = await http.get(f"/api/v1/queue/tickets/{ticket['ticket']}", headers=headers)
+
+    assert void.status_code == 404 and void.json()["code"] == "TICKET_INVALID"

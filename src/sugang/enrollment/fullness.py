@@ -20,6 +20,7 @@ from typing import Protocol
 
 from redis.exceptions import RedisError
 
+from sugang.config import RedisTarget
 from sugang.db.redis import redis_client
 
 TTL_SECONDS = 2.0
@@ -75,9 +76,11 @@ class RedisFullSections:
     pub/sub. If Redis cannot be reached, each replica keeps only its own flags: correct, and
     a clear elsewhere reaches it when its flag expires."""
 
-    def __init__(self, url: str, ttl: float = TTL_SECONDS, prefix: str = "sugang") -> None:
-        self.redis = redis_client(url, timeout=0.5)
-        self.subscriber = redis_client(url, timeout=0.5, max_connections=2, subscriber=True)
+    def __init__(
+        self, target: RedisTarget, ttl: float = TTL_SECONDS, prefix: str = "sugang"
+    ) -> None:
+        self.redis = redis_client(target, timeout=0.5)
+        self.subscriber = redis_client(target, timeout=0.5, max_connections=2, subscriber=True)
         self.local = LocalFullSections(ttl)
         self.channel = f"{prefix}:full-sections"
         self._listener: asyncio.Task[None] | None = None

@@ -15,7 +15,7 @@ from fastapi import Request
 from redis.exceptions import RedisError
 
 from sugang.clock import Clock
-from sugang.config import Settings
+from sugang.config import RedisTarget, Settings
 from sugang.db.redis import redis_client
 from sugang.errors import RateLimited
 
@@ -74,8 +74,8 @@ return tostring(wait)
 
 
 class RedisLimiter:
-    def __init__(self, url: str, prefix: str = "sugang") -> None:
-        self.redis = redis_client(url, timeout=0.2)
+    def __init__(self, target: RedisTarget, prefix: str = "sugang") -> None:
+        self.redis = redis_client(target, timeout=0.2)
         self._take = self.redis.register_script(_TAKE)
         self.prefix = prefix
 

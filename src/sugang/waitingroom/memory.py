@@ -35,6 +35,7 @@ class _Room:
 class MemoryWaitingRoom:
     def __init__(self, rng: random.Random | None = None) -> None:
         self._rooms: dict[int, _Room] = {}
+        self._epochs: dict[int, int] = {}
         self._lock = asyncio.Lock()
         self._rng = rng or random.Random()
 
@@ -126,6 +127,10 @@ class MemoryWaitingRoom:
     async def reset(self, term_id: int) -> None:
         async with self._lock:
             self._rooms.pop(term_id, None)
+            self._epochs[term_id] = self._epochs.get(term_id, 0) + 1
+
+    async def epoch(self, term_id: int) -> int:
+        return self._epochs.get(term_id, 0)
 
     async def close(self) -> None:
         return None

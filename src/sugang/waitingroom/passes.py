@@ -18,6 +18,7 @@ _REQUIRED = ("sub", "term", "exp")
 class Ticket:
     student_id: int
     term_id: int
+    epoch: int = 0  # of the room when the ticket was taken (see WaitingRoom.epoch)
 
 
 def issue_ticket(ticket: Ticket, secret: str, expires_at: datetime) -> str:
@@ -25,6 +26,7 @@ def issue_ticket(ticket: Ticket, secret: str, expires_at: datetime) -> str:
         {
             "sub": str(ticket.student_id),
             "term": ticket.term_id,
+            "room": ticket.epoch,
             "aud": TICKET_AUDIENCE,
             "exp": int(expires_at.timestamp()),
         },
@@ -37,7 +39,8 @@ def read_ticket(token: str, secret: str, now: datetime) -> Ticket | None:
     try:
         if claims is None or int(str(claims["exp"])) <= now.timestamp():
             return None
-        return Ticket(int(str(claims["sub"])), int(str(claims["term"])))
+        epoch = int(str(claims.get("room", 0)))
+        return Ticket(int(str(claims["sub"])), int(str(claims["term"])), epoch)
     except ValueError:
         return None
 

@@ -8,6 +8,7 @@ from typing import Any, cast
 
 from redis.exceptions import RedisError
 
+from sugang.config import RedisTarget
 from sugang.db.redis import redis_client
 from sugang.errors import QueueClosed, QueueUnavailable
 from sugang.waitingroom.room import (
@@ -154,8 +155,10 @@ return 1
 
 
 class RedisWaitingRoom:
-    def __init__(self, url: str, rng: random.Random | None = None, prefix: str = "sugang") -> None:
-        self.redis = redis_client(url, timeout=2.0, decode_responses=True)
+    def __init__(
+        self, target: RedisTarget, rng: random.Random | None = None, prefix: str = "sugang"
+    ) -> None:
+        self.redis = redis_client(target, timeout=2.0, decode_responses=True)
         self.prefix = prefix
         self._rng = rng or random.Random()
         self._join = self.redis.register_script(_JOIN)
@@ -240,6 +243,13 @@ class RedisWaitingRoom:
 
     async def reset(self, term_id: int) -> None:
         await self._call(self.redis.delete(*self._keys(term_id)))
+        await self._call(self.redis.incr(self._epoch_key(term_id)))
+
+    async def epoch(self, term_id: int) -> int:
+        return int(await self._call(self.redis.get(self._epoch_key(term_id))) or 0)
+
+    def _epoch_key(self, term_id: int) -> str:
+        return f"{self.prefix}:wr:{{{term_id}}}:epoch"  # outlives a reset, unlike the others
 
     async def close(self) -> None:
         await self.redis.aclose()

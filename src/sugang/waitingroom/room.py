@@ -148,6 +148,15 @@ class WaitingRoom(Protocol):
         period whatever the number of replicas (each stepping would multiply the cuts)."""
         ...
 
-    async def reset(self, term_id: int) -> None: ...
+    async def reset(self, term_id: int) -> None:
+        """Forget every ticket, and move the room's epoch on."""
+        ...
+
+    async def epoch(self, term_id: int) -> int:
+        """How many times the room was reset: a ticket carries the epoch it was taken in, so
+        that one the room no longer knows can be told apart: from before a reset (void), or
+        lost by the room in the same epoch (a Redis failover; the student is let in line
+        again)."""
+        ...
 
     async def close(self) -> None: ...

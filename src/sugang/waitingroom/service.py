@@ -84,16 +84,24 @@ class WaitingRoomService:
         if not rush_mode:
             raise NotInRushMode(term_id=term_id)
         place = await self.room.join(term_id, student_id, self.clock().timestamp())
-        return self._view(Ticket(student_id, term_id), place)
+        epoch = await self.room.epoch(term_id)
+        return self._view(Ticket(student_id, term_id, epoch), place)
 
     async def ticket(self, token: str, student_id: int) -> TicketOut:
         """Where the ticket's holder stands; once admitted, with the pass."""
         ticket = read_ticket(token, self._secret, self.clock())
         if ticket is None or ticket.student_id != student_id:
             raise TicketInvalid()
-        place = await self.room.place(ticket.term_id, student_id, self.clock().timestamp())
-        if place is None:  # the room was reset since
-            raise TicketInvalid()
+        now = self.clock().timestamp()
+        place = await self.room.place(ticket.term_id, student_id, now)
+        if place is None:
+            if ticket.epoch != await self.room.epoch(ticket.term_id):
+                raise TicketInvalid()  # the room was reset since (a rehearsal's ticket)
+            # The room lost the student: a Redis failover that had not replicated their
+            # place. They are put in line again (at the back, or in the pool before the
+            # opening), and the ticket they hold stays good.
+            log.warning("room %s lost student %s; in line again", ticket.term_id, student_id)
+            place = await self.room.join(ticket.term_id, student_id, now)
         return self._view(ticket, place, token)
 
     # --- the registrar -----------------------------------------------------------------------

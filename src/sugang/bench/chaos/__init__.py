@@ -1,0 +1,1 @@
+"""`sugang bench chaos`: the rush with faults injected, on one machine, with real parts."""
