@@ -3,6 +3,7 @@ the replica when the primary is gone (Debian's redis-server, in sentinel mode fo
 sentinels). Persistence is off, as for the embedded test server: what a failover loses is
 what asynchronous replication had not sent yet."""
 
+import shutil
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -13,7 +14,7 @@ from sugang.bench.chaos.processes import ChaosError, Server, free_port, wait_for
 from sugang.config import Sentinels
 
 MASTER = "sugang"
-REDIS_SERVER = "/usr/bin/redis-server"
+REDIS_SERVER = shutil.which("redis-server") or "/usr/bin/redis-server"
 
 
 @dataclass
@@ -26,6 +27,14 @@ class RedisGroup:
     sentinel_ports: list[int] = field(default_factory=list)
 
     def start(self) -> "RedisGroup":
+        try:
+            self._start()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def _start(self) -> None:
         self.root.mkdir(parents=True, exist_ok=True)
         primary_port, replica_port = free_port(self.host), free_port(self.host)
         for name, port, extra in (
@@ -38,6 +47,8 @@ class RedisGroup:
                     REDIS_SERVER,
                     "--bind",
                     self.host,
+                    "--protected-mode",
+                    "no",  # reached from the nodes' addresses, without a password (a lab)
                     "--port",
                     str(port),
                     "--save",
@@ -57,7 +68,7 @@ class RedisGroup:
             port = free_port(self.host)
             config = self.root / f"sentinel-{i}.conf"  # Sentinel rewrites it as things change
             config.write_text(
-                f"bind {self.host}\nport {port}\ndir {self.root}\n"
+                f"bind {self.host}\nport {port}\ndir {self.root}\nprotected-mode no\n"
                 f"sentinel monitor {MASTER} {self.host} {primary_port} 2\n"
                 f"sentinel down-after-milliseconds {MASTER} {self.down_after_ms}\n"
                 f"sentinel failover-timeout {MASTER} 5000\n"
@@ -73,7 +84,6 @@ class RedisGroup:
             self.sentinels.append(sentinel)
             self.sentinel_ports.append(port)
         self.wait_until_replicated()
-        return self
 
     @property
     def target(self) -> Sentinels:

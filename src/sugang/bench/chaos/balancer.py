@@ -1,0 +1,86 @@
+"""HAProxy in front of the API replicas, standing in for the Service, NodePort and Traefik
+path of the kit: it sends requests to the replicas whose /readyz answers, takes a replica out
+after two failed checks (0.5 s apart) and back after two good ones, retries a request whose
+connection could not be made on another replica, and answers with a 503 and Retry-After (as
+the app does) when no replica could take a request, never with a bare 502 or 504."""
+
+import json
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+from sugang.bench.chaos.nodes import Node
+from sugang.bench.chaos.processes import ChaosError, Server, free_port, wait_for_port
+from sugang.errors import Unavailable
+
+
+def _busy_answer() -> bytes:
+    """The app's own 503, word for word, for a failure of the path in front of it."""
+    body = json.dumps(Unavailable().to_body("ko"), ensure_ascii=False).encode()
+    head = (
+        "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\n"
+        f"Retry-After: 1\r\nCache-Control: no-store\r\nContent-Length: {len(body)}\r\n"
+        "Connection: close\r\n\r\n"
+    )
+    return head.encode() + body
+
+
+@dataclass
+class Balancer:
+    root: Path
+    replicas: list[tuple[Node, int]]  # (node, port)
+    port: int = 0
+    server: Server | None = None
+
+    def start(self) -> "Balancer":
+        haproxy = shutil.which("haproxy") or "/usr/sbin/haproxy"
+        if not Path(haproxy).exists():
+            raise ChaosError("HAProxy is not installed (apt-get install haproxy)")
+        self.root.mkdir(parents=True, exist_ok=True)
+        self.port = free_port()
+        for status in (502, 503, 504):
+            (self.root / f"{status}.http").write_bytes(_busy_answer())
+        backends = "\n".join(
+            f"    server {node.name} {node.address}:{port} check inter 500 fall 2 rise 2"
+            for node, port in self.replicas
+        )
+        errorfiles = "\n".join(
+            f"    errorfile {status} {self.root / f'{status}.http'}" for status in (502, 503, 504)
+        )
+        config = self.root / "haproxy.cfg"
+        config.write_text(
+            f"""global
+    maxconn 8000
+defaults
+    mode http
+    timeout connect 1s
+    timeout client 60s
+    timeout server 30s
+    retries 3
+    option redispatch
+    retry-on conn-failure empty-response response-timeout
+{errorfiles}
+frontend api
+    bind 127.0.0.1:{self.port}
+    default_backend replicas
+backend replicas
+    balance roundrobin
+    option httpchk GET /readyz
+    http-check expect status 200
+{backends}
+"""
+        )
+        self.server = Server(
+            "haproxy", [haproxy, "-f", str(config), "-db"], self.root / "haproxy.log"
+        )
+        self.server.start()
+        wait_for_port("127.0.0.1", self.port, 10, self.server)
+        return self
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def stop(self) -> None:
+        if self.server is not None:
+            self.server.stop()
