@@ -16,6 +16,8 @@ from typing import Any
 
 import aiohttp
 
+LOGIN_TRIES = 10
+
 
 @dataclass(frozen=True)
 class Credential:
@@ -129,11 +131,15 @@ async def login_all(
             while queue:
                 credential = queue.pop()
                 form = {"username": credential.student_number, "password": credential.password}
-                async with http.post("/api/v1/auth/token", data=form) as response:
-                    body = await response.json()
-                    if response.status != 200:
-                        raise RuntimeError(f"login of {credential.student_number} failed: {body}")
-                    tokens[credential.student_number] = body["access_token"]
+                for _ in range(LOGIN_TRIES):  # a busy service asks to come back (429, 503)
+                    async with http.post("/api/v1/auth/token", data=form) as response:
+                        body = await response.json(content_type=None)
+                        if response.status not in (429, 503):
+                            break
+                        await asyncio.sleep(float(response.headers.get("Retry-After", "1")))
+                if response.status != 200:
+                    raise RuntimeError(f"login of {credential.student_number} failed: {body}")
+                tokens[credential.student_number] = body["access_token"]
 
         await asyncio.gather(*(worker() for _ in range(min(concurrency, len(queue)) or 1)))
     return tokens, time.perf_counter() - started

@@ -1,6 +1,7 @@
 """HAProxy in front of the API replicas, standing in for the Service, NodePort and Traefik
-path of the kit: it sends requests to the replicas whose /readyz answers, takes a replica out
-after two failed checks (0.5 s apart) and back after two good ones, retries a request whose
+path of the kit: it sends requests to the replicas whose /readyz answers (checked every
+second with the kit's 2 s timeout), takes a replica out after three failed checks and back
+after two good ones, retries a request whose
 connection could not be made on another replica, and answers with a 503 and Retry-After (as
 the app does) when no replica could take a request, never with a bare 502 or 504."""
 
@@ -19,8 +20,7 @@ def _busy_answer() -> bytes:
     body = json.dumps(Unavailable().to_body("ko"), ensure_ascii=False).encode()
     head = (
         "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\n"
-        f"Retry-After: 1\r\nCache-Control: no-store\r\nContent-Length: {len(body)}\r\n"
-        "Connection: close\r\n\r\n"
+        f"Retry-After: 1\r\nCache-Control: no-store\r\nContent-Length: {len(body)}\r\n\r\n"
     )
     return head.encode() + body
 
@@ -41,7 +41,7 @@ class Balancer:
         for status in (502, 503, 504):
             (self.root / f"{status}.http").write_bytes(_busy_answer())
         backends = "\n".join(
-            f"    server {node.name} {node.address}:{port} check inter 500 fall 2 rise 2"
+            f"    server {node.name} {node.address}:{port} check inter 1s fall 3 rise 2"
             for node, port in self.replicas
         )
         errorfiles = "\n".join(
@@ -51,14 +51,21 @@ class Balancer:
         config.write_text(
             f"""global
     maxconn 8000
+    log stdout format raw local0 info
 defaults
     mode http
+    log global
+    option httplog
+    option dontlog-normal
     timeout connect 1s
     timeout client 60s
-    timeout server 30s
+    timeout server 12s
+    timeout check 2s
     retries 3
     option redispatch
-    retry-on conn-failure empty-response response-timeout
+    # only what never reached a replica: a POST the replica may have acted on is not sent
+    # twice (the client hears a 503 and decides)
+    retry-on conn-failure
 {errorfiles}
 frontend api
     bind 127.0.0.1:{self.port}

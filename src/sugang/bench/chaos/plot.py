@@ -1,0 +1,42 @@
+"""A picture of one chaos run: answers per second by outcome, the p99 latency, and the fault
+marked, so the error window is seen at a glance (matplotlib, drawn to a PNG)."""
+
+from pathlib import Path
+
+from sugang.bench.chaos.measure import Figures
+
+COLOURS = {"enrolled": "#2a9d8f", "refused": "#a8dadc", "503": "#f4a261", "other 5xx": "#e63946"}
+
+
+def draw(found: Figures, path: Path) -> Path:
+    import matplotlib
+
+    matplotlib.use("Agg")  # no screen
+    import matplotlib.pyplot as plt
+
+    seconds = list(range(len(found.series["p99_ms"])))
+    figure, answers = plt.subplots(figsize=(10, 4.5), dpi=110)
+    bottom = [0.0] * len(seconds)
+    for kind, colour in COLOURS.items():
+        values = found.series[kind]
+        answers.bar(seconds, values, bottom=bottom, width=1.0, color=colour, label=kind)
+        bottom = [b + v for b, v in zip(bottom, values, strict=True)]
+    answers.set_xlabel("seconds into the rush")
+    answers.set_ylabel("answers per second")
+    latency = answers.twinx()
+    latency.plot(seconds, found.series["p99_ms"], color="#264653", linewidth=1.5, label="p99")
+    latency.set_ylabel("p99 latency (ms)")
+    started, ended = found.fault["started"], found.fault["ended"]
+    if started is not None:
+        answers.axvspan(started, ended or started + 0.2, color="#e63946", alpha=0.12)
+        answers.axvline(started, color="#e63946", linestyle="--", linewidth=1)
+    verdict = "every target met" if found.ok else "targets missed"
+    answers.set_title(f"{found.scenario}: fault shaded; {verdict}")
+    handles, labels = answers.get_legend_handles_labels()
+    more_handles, more_labels = latency.get_legend_handles_labels()
+    answers.legend(handles + more_handles, labels + more_labels, loc="upper right", fontsize=8)
+    figure.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    figure.savefig(path)
+    plt.close(figure)
+    return path
