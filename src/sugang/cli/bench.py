@@ -1,5 +1,6 @@
 """`sugang bench enroll`: fire enroll attempts at a running server, then audit the database."""
 
+import asyncio
 import json
 from dataclasses import asdict
 from pathlib import Path
@@ -253,6 +254,9 @@ def chaos(
     except ChaosError as error:
         errors.print(f"[red]the chaos topology failed[/red]: {error}", markup=True)
         raise typer.Exit(2) from None
+    except asyncio.CancelledError:
+        errors.print("stopped; the topology was taken down")
+        raise typer.Exit(130) from None
     summary = report(results)
     if json_out:
         json_out.write_text(json.dumps(summary, indent=2, ensure_ascii=False) + "\n")

@@ -164,17 +164,19 @@ def _back_to_rate(enrolled: list[float], fault: Fault, end: float) -> float | No
 def _series(samples: list[Sample], seconds: float) -> dict[str, list[float]]:
     """Per second of the rush: answers by kind of outcome, and the p99 latency (ms)."""
     length = max(1, math.ceil(seconds))
-    kinds = ("enrolled", "refused", "503", "other 5xx")
+    kinds = ("enrolled", "refused", "queue", "503", "other 5xx")
     counts = {kind: [0.0] * length for kind in kinds}
     latencies: dict[int, list[float]] = defaultdict(list)
     for s in samples:
         second = min(length - 1, int(s.at))
-        if s.what == "enroll" and s.status == 201:
-            kind = "enrolled"
-        elif s.status == 503:
+        if s.status == 503:
             kind = "503"
         elif s.status >= 500:
             kind = "other 5xx"
+        elif s.what != "enroll":
+            kind = "queue"  # tickets and polls answered
+        elif s.status == 201:
+            kind = "enrolled"
         else:
             kind = "refused"
         counts[kind][second] += 1

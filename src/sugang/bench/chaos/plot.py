@@ -5,7 +5,13 @@ from pathlib import Path
 
 from sugang.bench.chaos.measure import Figures
 
-COLOURS = {"enrolled": "#2a9d8f", "refused": "#a8dadc", "503": "#f4a261", "other 5xx": "#e63946"}
+COLOURS = {
+    "enrolled": "#2a9d8f",
+    "refused": "#8ab17d",
+    "queue": "#d9e7ec",
+    "503": "#f4a261",
+    "other 5xx": "#e63946",
+}
 
 
 def draw(found: Figures, path: Path) -> Path:

@@ -2,6 +2,7 @@
 audit, the figures (and a picture if asked)."""
 
 import asyncio
+import signal
 import tempfile
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
@@ -9,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from sugang.bench.audit import audit_term
+from sugang.bench.chaos import packages
 from sugang.bench.chaos.measure import Figures, figures
 from sugang.bench.chaos.rush import ChaosRush, prepare, run_rush
 from sugang.bench.chaos.scenarios import SCENARIOS, Fault
@@ -59,13 +61,21 @@ async def run_one(name: str, plan: ChaosPlan, root: Path, say: Callable[[str], N
 
 
 async def run_chaos(plan: ChaosPlan, say: Callable[[str], None] = lambda _: None) -> list[Figures]:
+    """Every scenario in turn. A SIGTERM or SIGINT stops the run and still tears the topology
+    down (no server or namespace is left behind)."""
+    await asyncio.to_thread(packages.ensure)
     base = plan.root or Path(tempfile.mkdtemp(prefix="sugang-chaos-"))
     base.chmod(0o755)  # PostgreSQL runs as its own user, below it
-    results = []
-    for name in plan.scenarios:
-        results.append(await run_one(name, plan, base, say))
-        await asyncio.sleep(0)
-    return results
+    loop = asyncio.get_running_loop()
+    current = asyncio.current_task()
+    assert current is not None
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, current.cancel)
+    try:
+        return [await run_one(name, plan, base, say) for name in plan.scenarios]
+    finally:
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.remove_signal_handler(sig)
 
 
 def report(results: list[Figures]) -> dict[str, Any]:

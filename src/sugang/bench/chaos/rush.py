@@ -34,6 +34,9 @@ class ChaosRush:
     concurrency: int = 300  # students in flight at once
     admission_rate: float = 100.0  # students let in per second: sets the rush's length
     seed: int = 1
+    # Students still waiting this long after the rush began give up (a bounded run, even when
+    # the service never comes back).
+    give_up_after_seconds: float = 300.0
 
 
 @dataclass(frozen=True)
@@ -158,10 +161,13 @@ async def run_rush(
                 return True
             return False
 
+        def too_late() -> bool:
+            return clock() > rush.give_up_after_seconds
+
         async def admitted(number: str) -> str | None:
             headers = {"Authorization": f"Bearer {tokens[number]}"}
             ticket: dict[str, Any] = {}
-            for _ in range(200):  # a bounded wait: a student gives up after so many answers
+            while not too_late():
                 if not ticket:
                     status, body, retry = await call(
                         "ticket", "POST", "/api/v1/queue/tickets", headers
@@ -192,6 +198,8 @@ async def run_rush(
             headers = {"Authorization": f"Bearer {tokens[number]}", "X-Admission-Token": admission}
             for section in attempts[number]:
                 for _ in range(CLICKS):
+                    if too_late():
+                        return
                     status, _, retry = await call(
                         "enroll",
                         "POST",
@@ -205,7 +213,11 @@ async def run_rush(
 
         async def student_after_student() -> None:
             while pending:
-                await journey(pending.pop())
+                number = pending.pop()
+                if too_late():
+                    run.gave_up += 1
+                    continue
+                await journey(number)
 
         harm = asyncio.create_task(fault(clock))
         await asyncio.gather(
