@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test test-fast lint format install dev services web web-test browser crd-schemas cluster-hosts clean
+.PHONY: run test test-fast chaos lint format install dev services web web-test browser crd-schemas cluster-hosts clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -62,6 +62,11 @@ test-fast: dev services
 
 services:
 	bash scripts/test-services.sh
+
+## Every fault of docs/reliability.md injected into a full-size rush (as root; ~30 min):
+## the table, chaos.json and a picture per scenario in chaos/
+chaos: install cluster-hosts
+	$(BIN)/sugang bench chaos --scenario all --json chaos.json --plot chaos
 
 lint: dev
 	$(BIN)/ruff check .

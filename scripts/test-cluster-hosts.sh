@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # `sugang cluster`'s tests start stand-in machines (network and mount namespaces, as root) with
-# Debian's OpenSSH server, and run nginx and HAProxy as the API load balancer. Install them
-# when missing; fail clearly when that is not possible: the tests never skip.
+# Debian's OpenSSH server, and run nginx and HAProxy as the API load balancer; the chaos bench
+# puts HAProxy in front of its nodes and drops packets with iptables. Install them when
+# missing; fail clearly when that is not possible: the tests never skip.
 set -euo pipefail
 say() { echo "test-cluster-hosts: $*"; }
 fail() { echo "test-cluster-hosts: $*" >&2; exit 1; }
@@ -14,6 +15,7 @@ missing=()
 [ -x /usr/sbin/haproxy ] || missing+=(haproxy)
 command -v sudo >/dev/null || missing+=(sudo)
 command -v ip >/dev/null || missing+=(iproute2)
+command -v iptables >/dev/null || missing+=(iptables)
 if [ ${#missing[@]} -eq 0 ]; then say "OpenSSH, nginx and HAProxy are installed"; exit 0; fi
 command -v apt-get >/dev/null || fail "install ${missing[*]} yourself (no apt-get here)"
 say "installing ${missing[*]} from Debian's packages"

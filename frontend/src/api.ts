@@ -1,5 +1,6 @@
-// The API client: the bearer token, the language, the admission pass, and every refusal
-// turned into an ApiError with its stable code.
+// The API client: the bearer token, the language, the admission pass, every refusal turned
+// into an ApiError with its stable code, and a brief failure (503 + Retry-After, a lost
+// connection) tried again where that is safe.
 import { lang } from "./i18n";
 
 export class ApiError extends Error {
@@ -8,8 +9,14 @@ export class ApiError extends Error {
     readonly code: string,
     message: string,
     readonly detail: Record<string, unknown> = {},
+    readonly retryAfterSeconds: number | null = null,
   ) {
     super(message);
+  }
+
+  /** The server said "try again shortly" (a failover), or the answer never came. */
+  get brief(): boolean {
+    return (this.status === 503 && this.retryAfterSeconds !== null) || this.status === 0;
   }
 }
 
@@ -78,11 +85,45 @@ export interface RequestOptions {
   form?: FormData | URLSearchParams;
   admission?: boolean;
   signal?: AbortSignal;
+  /** A write the server makes idempotent (enroll, drop): it carries an Idempotency-Key, so
+   * it can be sent again after a brief failure and still act once. */
+  idempotent?: boolean;
+}
+
+/** Tries after the first, for a read or an idempotent write, after a brief failure. */
+export const RETRIES = 3;
+const RETRY_AFTER_CAP_SECONDS = 10;
+
+/** One key per click: crypto.randomUUID needs HTTPS, and the kit also serves plain HTTP. */
+export function newIdempotencyKey(): string {
+  const bytes = crypto.getRandomValues(new Uint8Array(16));
+  return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
 }
 
 export async function request(path: string, options: RequestOptions = {}): Promise<Response> {
+  const method = options.method ?? "GET";
+  const key = options.idempotent ? newIdempotencyKey() : undefined;
+  const retried = method === "GET" || key !== undefined;
+  for (let attempt = 0; ; attempt += 1) {
+    try {
+      return await send(path, method, options, key);
+    } catch (error) {
+      if (!(error instanceof ApiError) || !error.brief || !retried || attempt >= RETRIES) throw error;
+      const wait = Math.min(error.retryAfterSeconds ?? 1, RETRY_AFTER_CAP_SECONDS);
+      await new Promise((resolve) => setTimeout(resolve, wait * 1000));
+    }
+  }
+}
+
+async function send(
+  path: string,
+  method: string,
+  options: RequestOptions,
+  idempotencyKey: string | undefined,
+): Promise<Response> {
   await takeToken();
   const headers: Record<string, string> = { "Accept-Language": lang() };
+  if (idempotencyKey) headers["Idempotency-Key"] = idempotencyKey;
   const current = session.get();
   if (current) headers.Authorization = `Bearer ${current.token}`;
   const pass = options.admission ? session.pass() : null;
@@ -96,7 +137,7 @@ export async function request(path: string, options: RequestOptions = {}): Promi
   let response: Response;
   try {
     response = await fetch(`/api/v1${path}`, {
-      method: options.method ?? "GET",
+      method,
       headers,
       body,
       signal: options.signal,
@@ -112,11 +153,13 @@ export async function request(path: string, options: RequestOptions = {}): Promi
       message?: string;
       detail?: Record<string, unknown>;
     };
+    const retryAfter = Number.parseInt(response.headers.get("Retry-After") ?? "", 10);
     throw new ApiError(
       response.status,
       problem.code ?? `HTTP_${response.status}`,
       problem.message ?? response.statusText,
       problem.detail ?? {},
+      Number.isNaN(retryAfter) ? null : retryAfter,
     );
   }
   return response;

@@ -21,7 +21,13 @@ from sugang.config import Settings, get_settings
 from sugang.enrollment import api as enrollment_api
 from sugang.http.errors import install_error_handlers
 from sugang.http.ratelimit import RateLimit
-from sugang.observability.metrics import EnrollmentMetrics, count_pool_use, worker_exited
+from sugang.http.shedding import LoadShedding
+from sugang.observability.metrics import (
+    SHED_REQUESTS,
+    EnrollmentMetrics,
+    count_pool_use,
+    worker_exited,
+)
 from sugang.observability.middleware import ObservabilityMiddleware, served_by
 from sugang.registrar.api import catalog as registrar_catalog_api
 from sugang.registrar.api import operations as registrar_api
@@ -29,6 +35,7 @@ from sugang.registrar.api import people as people_api
 from sugang.registrar.api import waiting_room as room_admin_api
 from sugang.runtime import Services
 from sugang.system import api as system_api
+from sugang.system.health_port import HealthPort
 from sugang.waitingroom import api as waitingroom_api
 from sugang.web import pages
 
@@ -55,18 +62,24 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        controller = None
+        readiness = services.system.readiness
+        tasks = [asyncio.create_task(readiness.watch())]
         if owns_services:
-            controller = asyncio.create_task(_adapt_forever(services))
+            tasks.append(asyncio.create_task(_adapt_forever(services)))
             await _warm_up(services)
+        health = None
+        if settings.health_port is not None:
+            health = HealthPort(settings.host, settings.health_port, readiness.snapshot).start()
         # Everything loaded so far (the modules, the app) lives as long as the process: keep
         # it out of the collector's full passes, which took 80-140 ms each at the rush.
         gc.collect()
         gc.freeze()
         yield
-        services.system.readiness.draining = True
-        if controller is not None:
-            controller.cancel()
+        readiness.draining = True
+        for task in tasks:
+            task.cancel()
+        if health is not None:
+            health.stop()
         if owns_services:
             await services.close()
             worker_exited(os.getpid())
@@ -94,6 +107,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         app.include_router(router)
     pages.mount(app)
     install_error_handlers(app)
+    app.add_middleware(LoadShedding, limit=settings.max_in_flight, on_shed=SHED_REQUESTS.inc)
     app.add_middleware(
         ObservabilityMiddleware,
         served_by=served_by(settings.node_name, settings.pod_name, socket.gethostname()),

@@ -53,6 +53,9 @@ class Settings(BaseSettings):
     db_side_timeout_seconds: float = Field(default=1.0, gt=0)
     # /readyz turns 503 after this many database checks in a row have failed.
     ready_failures: int = Field(default=3, ge=1)
+    # A second port where each worker answers /readyz and /healthz from a thread, however busy
+    # its event loop is (the kit's readiness probe uses it); off when unset.
+    health_port: int | None = Field(default=None, ge=1, le=65535)
     sqlite_busy_timeout_ms: int = Field(default=30_000, ge=0)
 
     # Which node and pod serve a request (X-Served-By); Kubernetes' downward API sets these.
@@ -83,6 +86,10 @@ class Settings(BaseSettings):
     rate_limit_student_burst: int = Field(default=20, ge=1)
     rate_limit_ip_per_second: float = Field(default=100.0, gt=0)  # a PC room shares one address
     rate_limit_ip_burst: int = Field(default=300, ge=1)
+
+    # Past this many /api requests in flight in one worker, reads are answered 503 with
+    # Retry-After at once (enrollments and drops: past twice as many).
+    max_in_flight: int = Field(default=100, ge=1)
 
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)

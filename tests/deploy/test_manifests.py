@@ -15,8 +15,10 @@ import pytest
 import yaml
 
 from sugang.app import create_app
+from sugang.config import Sentinels, Settings
 from sugang.deploy.kit import BUILT_IN_GROUPS, OVERLAYS, group_of
 from sugang.runtime import Services
+from sugang.system.health_port import HealthPort
 from tests.support.factories import Factory, login
 from tests.support.paths import KIT, ROOT
 
@@ -190,20 +192,24 @@ def test_nodeport_30080_in_multi_node_and_anti_affinity(rendered: dict[str, Docs
     assert api["spec"]["template"]["spec"]["affinity"]["podAntiAffinity"]
 
 
-def test_ha_runs_the_database_on_cloudnativepg_and_redis_with_a_replica(
+def named(documents: Docs, kind: str, name: str) -> dict[str, Any]:
+    return next(d for d in of_kind(documents, kind) if d["metadata"]["name"] == name)
+
+
+def test_ha_runs_the_database_on_cloudnativepg_with_synchronous_replication(
     rendered: dict[str, Docs],
 ) -> None:
     documents = rendered["ha"]
-    assert not of_kind(documents, "StatefulSet")
+    assert "sugang-postgres" not in {
+        d["metadata"]["name"] for d in of_kind(documents, "StatefulSet")
+    }
     cluster = of_kind(documents, "Cluster")[0]
     assert cluster["spec"]["instances"] == 3
-    assert {d["metadata"]["name"] for d in of_kind(documents, "Deployment")} >= {
-        "sugang-redis",
-        "sugang-redis-replica",
-    }
-    config = next(
-        c for c in of_kind(documents, "ConfigMap") if c["metadata"]["name"] == "sugang-config"
-    )
+    # a commit waits for a standby: a failover loses no acknowledged enrollment
+    synchronous = cluster["spec"]["postgresql"]["synchronous"]
+    assert synchronous["number"] >= 1 and synchronous["dataDurability"] == "required"
+    assert cluster["spec"].get("enablePDB", True)
+    config = named(documents, "ConfigMap", "sugang-config")
     assert config["data"]["POSTGRES_HOST"] == f"{cluster['metadata']['name']}-rw"
     for _, _, spec in pod_specs(documents):
         for container in spec["containers"] + spec.get("initContainers", []):
@@ -213,6 +219,58 @@ def test_ha_runs_the_database_on_cloudnativepg_and_redis_with_a_replica(
                         "name": "sugang-db-app",
                         "key": "password",
                     }
+
+
+def test_ha_runs_redis_as_three_members_the_app_finds_through_sentinel(
+    rendered: dict[str, Docs],
+) -> None:
+    documents = rendered["ha"]
+    assert "sugang-redis" not in {d["metadata"]["name"] for d in of_kind(documents, "Deployment")}
+    members = named(documents, "StatefulSet", "sugang-redis")
+    assert members["spec"]["replicas"] == 3
+    assert members["spec"]["volumeClaimTemplates"], "a member that comes back must not be empty"
+    spec = members["spec"]["template"]["spec"]
+    assert spec["affinity"]["podAntiAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"]
+    assert {c["name"] for c in spec["containers"]} == {"redis", "sentinel"}
+    headless = named(documents, "Service", members["spec"]["serviceName"])
+    assert headless["spec"]["clusterIP"] == "None" and headless["spec"]["publishNotReadyAddresses"]
+
+    pods = [f"sugang-redis-{i}.{headless['metadata']['name']}" for i in range(3)]
+    sentinel_port = next(p["port"] for p in headless["spec"]["ports"] if p["name"] == "sentinel")
+    env = {e["name"]: e.get("value") for e in spec["containers"][0]["env"]}
+    assert env["MEMBERS"].split() == pods
+    config = named(documents, "ConfigMap", "sugang-config")["data"]
+    assert "SUGANG_REDIS_URL" not in config
+    settings = Settings(
+        redis_sentinels=config["SUGANG_REDIS_SENTINELS"],
+        redis_master_name=config["SUGANG_REDIS_MASTER_NAME"],
+    )
+    assert isinstance(settings.redis, Sentinels)
+    assert settings.redis.addresses == tuple((pod, sentinel_port) for pod in pods)
+    assert settings.redis.master == env["MASTER_NAME"]
+
+
+def test_ha_lets_one_pod_go_at_a_time_and_replaces_a_lost_nodes_pods_soon(
+    rendered: dict[str, Docs],
+) -> None:
+    documents = rendered["ha"]
+    for name in ("sugang-api", "sugang-redis"):
+        budget = named(documents, "PodDisruptionBudget", name)
+        assert budget["spec"] == {"maxUnavailable": 1, "selector": budget["spec"]["selector"]}
+    for kind, name in (("Deployment", "sugang-api"), ("StatefulSet", "sugang-redis")):
+        tolerations = named(documents, kind, name)["spec"]["template"]["spec"]["tolerations"]
+        waits = {
+            t["key"]: t["tolerationSeconds"] for t in tolerations if t["effect"] == "NoExecute"
+        }
+        assert waits.keys() == {"node.kubernetes.io/unreachable", "node.kubernetes.io/not-ready"}
+        assert max(waits.values()) <= 60, (name, waits)
+
+
+def test_the_queue_signal_falls_back_instead_of_vanishing(rendered: dict[str, Docs]) -> None:
+    scaled = of_kind(rendered["keda"], "ScaledObject")[0]["spec"]
+    fallback = scaled["fallback"]
+    assert scaled["minReplicaCount"] < fallback["replicas"] <= scaled["maxReplicaCount"]
+    assert fallback["failureThreshold"] >= 1
 
 
 @pytest.mark.parametrize("overlay", OVERLAYS)
@@ -248,13 +306,26 @@ async def test_the_api_reports_its_node_and_pod_and_its_probes_answer(
     env = {e["name"]: e for e in container["env"]}
     assert env["NODE_NAME"]["valueFrom"]["fieldRef"]["fieldPath"] == "spec.nodeName"
     assert env["POD_NAME"]["valueFrom"]["fieldRef"]["fieldPath"] == "metadata.name"
+    # liveness asks the app's own port (is the event loop alive?); readiness the health port,
+    # whose thread answers however busy the loop is
+    ports = {p["name"]: p["containerPort"] for p in container["ports"]}
+    config = named(rendered["multi-node"], "ConfigMap", "sugang-config")["data"]
+    liveness, readiness = container["livenessProbe"], container["readinessProbe"]
+    assert liveness["httpGet"]["port"] == "http" and readiness["httpGet"]["port"] == "health"
+    assert ports["health"] == int(config["SUGANG_HEALTH_PORT"]) != ports["http"]
     app = create_app(services=services)
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as c:
-        for probe in ("readinessProbe", "livenessProbe"):
-            answer = await c.get(container[probe]["httpGet"]["path"])
-            assert answer.status_code == 200, (probe, answer.text)
-    assert container["readinessProbe"]["httpGet"]["path"] == "/readyz"
-    assert container["livenessProbe"]["httpGet"]["path"] == "/healthz"
+        alive = await c.get(liveness["httpGet"]["path"])
+    await services.system.readiness.verdict()
+    health = HealthPort("127.0.0.1", 0, services.system.readiness.snapshot).start()
+    try:
+        ready = httpx.get(f"http://127.0.0.1:{health.port}{readiness['httpGet']['path']}")
+    finally:
+        health.stop()
+    assert alive.status_code == 200, alive.text
+    assert ready.status_code == 200, ready.text
+    assert readiness["httpGet"]["path"] == "/readyz"
+    assert liveness["httpGet"]["path"] == "/healthz"
     assert container["lifecycle"]["preStop"]
     assert api["spec"]["template"]["spec"]["topologySpreadConstraints"]
 

@@ -325,6 +325,32 @@ async def test_a_ticket_the_room_lost_is_put_in_line_again(
     assert again.json()["position"] == 3  # at the back of the line: after everyone still there
 
 
+async def test_a_ticket_a_room_that_came_back_empty_lost_is_put_in_line_again(
+    http: httpx.AsyncClient, factory: Factory, rush: Services
+) -> None:
+    """After a reset (the ticket's epoch is 1), Redis restarts without its data: the epoch is
+    gone with the line, and the ticket must not pass for one from before a reset."""
+    term, _, admin = await rush_term(http, factory, rate=0.001)
+    reset = {"reset": True}
+    await http.patch(f"/api/v1/admin/terms/{term}/waiting-room", json=reset, headers=admin)
+    headers = await student(http, factory)
+    ticket = (await http.post("/api/v1/queue/tickets", headers=headers)).json()
+    room = rush.room
+    if isinstance(room, RedisWaitingRoom):  # a STAND-IN for a Redis restarted empty
+        await room.redis.delete(*room._keys(term), room._epoch_key(term))
+    else:
+        room._rooms.pop(term)
+        room._epochs.pop(term)
+    await http.patch(
+        f"/api/v1/admin/terms/{term}/waiting-room", json={"rate": 0.001}, headers=admin
+    )
+
+    again = await http.get(f"/api/v1/queue/tickets/{ticket['ticket']}", headers=headers)
+
+    assert again.status_code == 200, again.text
+    assert again.json()["ticket"] == ticket["ticket"]
+
+
 async def test_a_ticket_from_before_a_reset_is_void(
     http: httpx.AsyncClient, factory: Factory
 ) -> None:

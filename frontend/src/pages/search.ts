@@ -55,6 +55,7 @@ export async function searchPage(main: HTMLElement): Promise<() => void> {
           method: "POST",
           body: { section_id: section.id, waitlist: how === "waitlist" },
           admission: true,
+          idempotent: true,
         });
         replace(
           notice,

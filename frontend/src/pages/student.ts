@@ -63,6 +63,7 @@ export async function basketPage(main: HTMLElement): Promise<void> {
         method: "POST",
         body: { section_id: section.id, waitlist },
         admission: true,
+        idempotent: true,
       });
       replace(notice, `${section.course_code}: `, out.status === "enrolled" ? t("enrolled") : t("waitlisted", { n: out.position ?? 0 }));
       notice.dataset.code = "OK";
@@ -142,7 +143,7 @@ export async function timetablePage(main: HTMLElement): Promise<void> {
             if (!confirm(t("confirmDrop", { code: s.course_code }))) return;
             drop.disabled = true;
             try {
-              await api(`/enrollments/${s.id}`, { method: "DELETE", admission: true });
+              await api(`/enrollments/${s.id}`, { method: "DELETE", admission: true, idempotent: true });
               await load();
             } catch (error) {
               explain(notice, error);

@@ -28,6 +28,7 @@ def serve(
     # after a 5,000-student login (argon2id in worker threads) a worker held 190 MB, 140 MB
     # with two arenas (measured; the worker processes read this when they start).
     os.environ.setdefault("MALLOC_ARENA_MAX", "2")
+    os.environ["SUGANG_HOST"] = host or settings.host  # the workers' health port binds it too
     uvicorn.run(
         "sugang.app:create_app",
         factory=True,

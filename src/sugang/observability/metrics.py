@@ -45,6 +45,10 @@ HTTP_IN_FLIGHT = Gauge(
     "Requests being handled now.",
     multiprocess_mode="livesum",
 )
+SHED_REQUESTS = Counter(
+    "sugang_http_requests_shed_total",
+    "Requests answered 503 at once because too many were in flight in the worker.",
+)
 ENROLLMENT_ATTEMPTS = Counter(
     "sugang_enrollment_attempts_total",
     "Enroll requests by outcome: enrolled, waitlisted, or the refusal code.",

@@ -3,6 +3,7 @@ database has failed several checks in a row. One failed check is not enough (a b
 failover in progress): every replica would leave the load balancer at once, and students
 would meet a refused connection instead of a 503 with Retry-After."""
 
+import asyncio
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -35,18 +36,31 @@ class Readiness:
         self._checked_at = float("-inf")
 
     async def verdict(self) -> Verdict:
+        """The verdict, checking the database first when the last check is a second old."""
+        if not self.draining:
+            now = self.clock()
+            if now - self._checked_at >= self.every_seconds:
+                self._checked_at = now
+                try:
+                    await self.probe()
+                    self.failures = 0
+                except Exception as error:  # any failure to reach the database counts
+                    self.failures += 1
+                    self.last_failure = type(error).__name__
+        return self.snapshot()
+
+    def snapshot(self) -> Verdict:
+        """The verdict from the checks made so far, without waiting for anything (what the
+        health port's thread answers)."""
         if self.draining:
             return Verdict(False, "draining")
-        now = self.clock()
-        if now - self._checked_at >= self.every_seconds:
-            self._checked_at = now
-            try:
-                await self.probe()
-                self.failures = 0
-            except Exception as error:  # any failure to reach the database counts
-                self.failures += 1
-                self.last_failure = type(error).__name__
         if self.failures == 0:
             return Verdict(True, "ok")
         database = f"{self.last_failure} ({self.failures} in a row)"
         return Verdict(self.failures < self.failures_to_unready, database)
+
+    async def watch(self) -> None:
+        """Keep the checks current whether or not anyone asks (for the health port)."""
+        while True:
+            await self.verdict()
+            await asyncio.sleep(self.every_seconds)

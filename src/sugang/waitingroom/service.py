@@ -95,11 +95,12 @@ class WaitingRoomService:
         now = self.clock().timestamp()
         place = await self.room.place(ticket.term_id, student_id, now)
         if place is None:
-            if ticket.epoch != await self.room.epoch(ticket.term_id):
+            if ticket.epoch < await self.room.epoch(ticket.term_id):
                 raise TicketInvalid()  # the room was reset since (a rehearsal's ticket)
             # The room lost the student: a Redis failover that had not replicated their
-            # place. They are put in line again (at the back, or in the pool before the
-            # opening), and the ticket they hold stays good.
+            # place, or a Redis that came back empty (its epoch gone too). They are put in
+            # line again (at the back, or in the pool before the opening), and the ticket
+            # they hold stays good.
             log.warning("room %s lost student %s; in line again", ticket.term_id, student_id)
             place = await self.room.join(ticket.term_id, student_id, now)
         return self._view(ticket, place, token)

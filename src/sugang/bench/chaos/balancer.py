@@ -1,12 +1,16 @@
 """HAProxy in front of the API replicas, standing in for the Service, NodePort and Traefik
-path of the kit: it sends requests to the replicas whose /readyz answers (checked every
-second with the kit's 2 s timeout), takes a replica out after three failed checks and back
-after two good ones, retries a request whose
+path of the kit: it sends requests to the replicas whose /readyz answers (on the health
+port, as the kit's readiness probe asks; every second, with the kit's 2 s timeout), takes a
+replica out after three failed checks and back after two good ones, retries a request whose
 connection could not be made on another replica, and answers with a 503 and Retry-After (as
-the app does) when no replica could take a request, never with a bare 502 or 504."""
+the app does) when no replica could take a request, never with a bare 502 or 504. Its
+runtime API takes a replica out of rotation at once, as a terminating pod's endpoint is
+removed from the Service before the pod is stopped."""
 
+import csv
 import json
 import shutil
+import socket
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -29,6 +33,7 @@ def _busy_answer() -> bytes:
 class Balancer:
     root: Path
     replicas: list[tuple[Node, int]]  # (node, port)
+    health_port: int | None = None  # where /readyz is checked, if not the replicas' port
     port: int = 0
     server: Server | None = None
 
@@ -40,8 +45,9 @@ class Balancer:
         self.port = free_port()
         for status in (502, 503, 504):
             (self.root / f"{status}.http").write_bytes(_busy_answer())
+        check_port = f" port {self.health_port}" if self.health_port else ""
         backends = "\n".join(
-            f"    server {node.name} {node.address}:{port} check inter 1s fall 3 rise 2"
+            f"    server {node.name} {node.address}:{port} check{check_port} inter 1s fall 3 rise 2"
             for node, port in self.replicas
         )
         errorfiles = "\n".join(
@@ -52,6 +58,7 @@ class Balancer:
             f"""global
     maxconn 8000
     log stdout format raw local0 info
+    stats socket {self.admin_socket} mode 600 level admin
 defaults
     mode http
     log global
@@ -83,6 +90,39 @@ backend replicas
         self.server.start()
         wait_for_port("127.0.0.1", self.port, 10, self.server)
         return self
+
+    @property
+    def admin_socket(self) -> Path:
+        return self.root / "admin.sock"
+
+    def set_state(self, node: Node, state: str) -> None:
+        """`maint`: no new request goes to the node's replica (those in flight finish);
+        `ready`: back in rotation once its checks pass."""
+        answer = self._admin(f"set server replicas/{node.name} state {state}").strip()
+        if answer:
+            raise ChaosError(f"HAProxy refused to set {node.name} {state}: {answer}")
+
+    def check_counts(self) -> tuple[int, int]:
+        """(failed /readyz checks, times a replica was taken out of rotation) so far, over
+        every replica: HAProxy's `chkfail` and `chkdown`."""
+        rows = csv.DictReader(self._admin("show stat").lstrip("# ").splitlines())
+        servers = [
+            row
+            for row in rows
+            if row["pxname"] == "replicas" and row["svname"] not in {"FRONTEND", "BACKEND"}
+        ]
+        failed = sum(int(row["chkfail"] or 0) for row in servers)
+        taken_out = sum(int(row["chkdown"] or 0) for row in servers)
+        return failed, taken_out
+
+    def _admin(self, command: str) -> str:
+        with socket.socket(socket.AF_UNIX) as admin:
+            admin.connect(str(self.admin_socket))
+            admin.sendall(f"{command}\n".encode())
+            chunks = []
+            while chunk := admin.recv(65536):
+                chunks.append(chunk)
+        return b"".join(chunks).decode()
 
     @property
     def url(self) -> str:

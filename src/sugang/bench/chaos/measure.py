@@ -59,6 +59,7 @@ def figures(scenario: str, run: RushRun, fault: Fault, audit: AuditReport) -> Fi
             "notes": fault.notes,
             "readiness_probes": fault.readiness_probes,
             "readiness_failures": fault.readiness_failures,
+            "taken_out": fault.taken_out,
         },
         answers=dict(sorted(Counter(_outcome(s) for s in samples).items())),
         enrollments=len(enrolled),
@@ -97,12 +98,17 @@ def _checks(scenario: str, found: Figures) -> dict[str, bool]:
         checks["the other nodes go on within 5 s"] = gap is not None and gap <= 5
     if scenario == "redis-failover":
         checks["the queue answers 503 for at most 10 s"] = found.queue_unavailable_seconds <= 10
+        checks["admitted students go on enrolling (no gap over 2 s)"] = gap is not None and gap <= 2
     if scenario == "pg-failover":
         checks["no enrollment for at most 20 s"] = gap is not None and gap <= 20
         back = found.back_to_rate_seconds
         checks["the rate back within 10 s more"] = back is not None and back <= 10
     if scenario == "pool-storm":
-        checks["readiness never flaps"] = found.fault["readiness_failures"] == 0
+        checks["readiness never flaps"] = (
+            found.fault["readiness_probes"] > 0
+            and found.fault["readiness_failures"] == 0
+            and found.fault["taken_out"] == 0
+        )
     return checks
 
 

@@ -1,6 +1,7 @@
 """Redis as the `ha` overlay runs it: a primary, a replica and three Sentinels that promote
 the replica when the primary is gone (Debian's redis-server, in sentinel mode for the
-sentinels). Persistence is off, as for the embedded test server: what a failover loses is
+sentinels). Each keeps an append-only file (fsync every second), as the overlay's members do
+on their volumes: a server restarted after an outage has its data. What a failover loses is
 what asynchronous replication had not sent yet."""
 
 import shutil
@@ -41,6 +42,7 @@ class RedisGroup:
             ("redis-a", primary_port, []),
             ("redis-b", replica_port, ["--replicaof", self.host, str(primary_port)]),
         ):
+            (self.root / name).mkdir(exist_ok=True)
             server = Server(
                 name,
                 [
@@ -54,9 +56,11 @@ class RedisGroup:
                     "--save",
                     "",
                     "--appendonly",
-                    "no",
+                    "yes",
+                    "--appendfsync",
+                    "everysec",
                     "--dir",
-                    str(self.root),
+                    str(self.root / name),
                     *extra,
                 ],
                 self.root / f"{name}.log",

@@ -2,6 +2,7 @@
 audit, the figures (and a picture if asked)."""
 
 import asyncio
+import shutil
 import signal
 import tempfile
 from collections.abc import Callable
@@ -29,7 +30,10 @@ class ChaosPlan:
 
 
 async def run_one(name: str, plan: ChaosPlan, root: Path, say: Callable[[str], None]) -> Figures:
+    """The scenario's servers' data and logs are removed when it meets every target, and kept
+    (and named) when it does not."""
     topology = Topology(root / name, plan.shape)
+    found: Figures | None = None
     try:
         await topology.start(say)
         settings = topology.settings()
@@ -58,6 +62,10 @@ async def run_one(name: str, plan: ChaosPlan, root: Path, say: Callable[[str], N
         return found
     finally:
         await topology.stop()
+        if found is not None and found.ok:
+            shutil.rmtree(root / name, ignore_errors=True)
+        else:
+            say(f"{name}: the servers' logs are kept in {root / name}")
 
 
 async def run_chaos(plan: ChaosPlan, say: Callable[[str], None] = lambda _: None) -> list[Figures]:
@@ -76,6 +84,8 @@ async def run_chaos(plan: ChaosPlan, say: Callable[[str], None] = lambda _: None
     finally:
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.remove_signal_handler(sig)
+        if plan.root is None and not any(base.iterdir()):
+            base.rmdir()
 
 
 def report(results: list[Figures]) -> dict[str, Any]:

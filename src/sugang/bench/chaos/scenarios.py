@@ -4,13 +4,16 @@ that blocks runs in a thread: the students' event loop must go on meanwhile."""
 
 import asyncio
 import signal
+import sys
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
-import aiohttp
-
 from sugang.bench.chaos.topology import Topology
+
+PRE_STOP_SECONDS = 5  # the kit's preStop pause (deploy/k3s/base/api.yaml)
+STORM_CLIENTS = 1000
+STORM_SECONDS = 10
 
 Clock = Callable[[], float]
 
@@ -20,8 +23,10 @@ class Fault:
     started: float | None = None  # on the rush's clock
     ended: float | None = None
     notes: list[str] = field(default_factory=list)
-    readiness_probes: int = 0
-    readiness_failures: int = 0  # /readyz answers other than 200 during a pool storm
+    # During a pool storm, as HAProxy saw it (a C process, not slowed by the students' loop):
+    readiness_probes: int = 0  # its /readyz checks (one a second per replica)
+    readiness_failures: int = 0  # those not answered 200 within the kit's 2 s
+    taken_out: int = 0  # times a replica was taken out of rotation (three failures in a row)
 
 
 Injection = Callable[[Topology, Clock, float, Fault], Awaitable[None]]
@@ -45,16 +50,21 @@ async def replica_kill(topology: Topology, clock: Clock, at: float, fault: Fault
 
 
 async def rolling_restart(topology: Topology, clock: Clock, at: float, fault: Fault) -> None:
-    """SIGTERM each replica in turn, waiting for it to be ready again before the next, the
-    way a rollout replaces pods."""
+    """Each replica replaced in turn, the way a rollout replaces a pod: out of rotation first
+    (the endpoint removed), the kit's preStop pause, SIGTERM (requests in flight finish), the
+    new one started, and the next only once it is ready and back in rotation."""
+    assert topology.balancer is not None
     await _until(clock, at)
     fault.started = clock()
     for node in topology.nodes:
         replica = topology.replicas[node.name]
-        await asyncio.to_thread(replica.stop)  # it finishes what is in flight first
+        topology.balancer.set_state(node, "maint")
+        await asyncio.sleep(PRE_STOP_SECONDS)
+        await asyncio.to_thread(replica.stop)
         topology.restart_replica(node)
         await topology.wait_ready(node)
-        await asyncio.sleep(1)  # HAProxy's checks let it back in (two good ones, 0.5 s apart)
+        topology.balancer.set_state(node, "ready")
+        await asyncio.sleep(2.5)  # HAProxy's checks let it back in (two good ones, 1 s apart)
     fault.ended = clock()
 
 
@@ -99,7 +109,8 @@ async def redis_failover(topology: Topology, clock: Clock, at: float, fault: Fau
 
 
 async def redis_outage(topology: Topology, clock: Clock, at: float, fault: Fault) -> None:
-    """All of Redis down for 15 s, then started again (empty: nothing is kept on disk)."""
+    """All of Redis down for 15 s (SIGKILL), then started again with its append-only files
+    (the overlay's members keep theirs on volumes): at most the last second is lost."""
     assert topology.redis is not None
     await _until(clock, at)
     fault.started = clock()
@@ -131,36 +142,27 @@ async def pg_restart(topology: Topology, clock: Clock, at: float, fault: Fault) 
 
 
 async def pool_storm(topology: Topology, clock: Clock, at: float, fault: Fault) -> None:
-    """For 10 s, 1,000 more clients than the pools hold ask for their enrollments, and every
-    replica's /readyz is probed twice a second: readiness must never flap."""
+    """For 10 s, 1,000 clients more than the pools hold (sugang.bench.chaos.storm, in a process
+    of its own) read the current term, each again as soon as it has its answer, or after the
+    Retry-After of a 503. Readiness must never flap: HAProxy checks every replica's /readyz
+    each second with the kit's 2 s timeout, and must take no replica out."""
+    balancer = topology.balancer
+    assert balancer is not None
     await _until(clock, at)
     fault.started = clock()
-    stop_at = time.monotonic() + 10
-    async with aiohttp.ClientSession(
-        connector=aiohttp.TCPConnector(limit=0), timeout=aiohttp.ClientTimeout(total=30)
-    ) as http:
-
-        async def storm() -> None:
-            while time.monotonic() < stop_at:
-                try:
-                    async with http.get(f"{topology.url}/api/v1/terms/current") as answer:
-                        await answer.read()
-                except (aiohttp.ClientError, TimeoutError):
-                    await asyncio.sleep(0.1)
-
-        async def probe() -> None:
-            while time.monotonic() < stop_at:
-                for node in topology.nodes:
-                    fault.readiness_probes += 1
-                    try:
-                        async with http.get(f"{topology.node_url(node)}/readyz") as answer:
-                            ok = answer.status == 200
-                    except (aiohttp.ClientError, TimeoutError):
-                        ok = False
-                    fault.readiness_failures += not ok
-                await asyncio.sleep(0.5)
-
-        await asyncio.gather(probe(), *(storm() for _ in range(1000)))
+    failed_before, taken_out_before = await asyncio.to_thread(balancer.check_counts)
+    began = time.monotonic()
+    storm = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "sugang.bench.chaos.storm",
+        topology.url, str(STORM_CLIENTS), str(STORM_SECONDS),
+        stdout=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    output, _ = await storm.communicate()
+    failed_after, taken_out_after = await asyncio.to_thread(balancer.check_counts)
+    fault.readiness_probes = int(time.monotonic() - began) * len(topology.nodes)
+    fault.readiness_failures = failed_after - failed_before
+    fault.taken_out = taken_out_after - taken_out_before
+    fault.notes.append(f"storm answers by status: {output.decode().strip()}")
     fault.ended = clock()
 
 

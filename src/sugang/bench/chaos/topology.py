@@ -24,6 +24,7 @@ from sugang.db import Database, migrate
 
 SUGANG = str(Path(sys.executable).with_name("sugang"))
 API_PORT = 8000
+HEALTH_PORT = 8001  # /readyz from a thread, as the kit's readiness probe asks it
 
 
 @dataclass(frozen=True)
@@ -69,7 +70,9 @@ class Topology:
         await asyncio.gather(*(self.wait_ready(node) for node in self.network.nodes))
         say("HAProxy in front, checking /readyz")
         self.balancer = Balancer(
-            self.root / "haproxy", [(node, API_PORT) for node in self.network.nodes]
+            self.root / "haproxy",
+            [(node, API_PORT) for node in self.network.nodes],
+            health_port=HEALTH_PORT,
         ).start()
         await self._wait_balanced()
         return self
@@ -141,6 +144,7 @@ class Topology:
             "SUGANG_REDIS_SENTINELS": ",".join(settings.redis_sentinels),
             "SUGANG_REDIS_MASTER_NAME": settings.redis_master_name,
             "SUGANG_DB_POOL_SIZE": str(self.shape.pool_size),
+            "SUGANG_HEALTH_PORT": str(HEALTH_PORT),
             "SUGANG_ACCESS_LOG": "false",
             "SUGANG_LOG_FORMAT": "json",
             "NODE_NAME": node.name,

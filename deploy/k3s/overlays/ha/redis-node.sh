@@ -1,0 +1,62 @@
+#!/bin/sh
+# One member of the Redis group: `redis-node.sh redis` runs its Redis, `redis-node.sh sentinel`
+# its Sentinel. The primary is the one the other members' sentinels name; when none of them
+# knows one (a new group, or all of them down), it is the first member.
+#
+# SELF     this member's address, as the others reach it
+# MEMBERS  every member's address, separated by spaces (the first is a new group's primary)
+# MASTER_NAME, DATA (a persistent directory)
+set -eu
+
+primary_now() {
+    for member in $MEMBERS; do
+        [ "$member" = "$SELF" ] && continue
+        answer=$(timeout 2 redis-cli -h "$member" -p 26379 --raw \
+            sentinel get-master-addr-by-name "$MASTER_NAME" 2>/dev/null | head -n 1) || answer=""
+        case "$answer" in
+            "" | *" "* | ERR* | NOAUTH*) ;;
+            *) echo "$answer"; return ;;
+        esac
+    done
+    set -- $MEMBERS
+    echo "$1"
+}
+
+run_redis() {
+    primary=$(primary_now)
+    set -- --port 6379 --dir "$DATA" --appendonly yes --protected-mode no \
+        --maxmemory 256mb --replica-announce-ip "$SELF"
+    if [ "$primary" != "$SELF" ]; then
+        echo "replica of $primary"
+        set -- "$@" --replicaof "$primary" 6379
+    else
+        echo "primary"
+    fi
+    exec redis-server "$@"
+}
+
+run_sentinel() {
+    # Sentinel rewrites its file with what it learns (the current primary, the other
+    # sentinels), so a restarted sentinel starts from what it knew.
+    conf="$DATA/sentinel.conf"
+    if [ ! -s "$conf" ]; then
+        primary=$(primary_now)
+        printf '%s\n' \
+            "port 26379" \
+            "protected-mode no" \
+            "sentinel resolve-hostnames yes" \
+            "sentinel announce-hostnames yes" \
+            "sentinel announce-ip $SELF" \
+            "sentinel monitor $MASTER_NAME $primary 6379 2" \
+            "sentinel down-after-milliseconds $MASTER_NAME 5000" \
+            "sentinel failover-timeout $MASTER_NAME 30000" \
+            "sentinel parallel-syncs $MASTER_NAME 1" > "$conf"
+    fi
+    exec redis-server "$conf" --sentinel
+}
+
+case "${1:-}" in
+    redis) run_redis ;;
+    sentinel) run_sentinel ;;
+    *) echo "usage: $0 redis|sentinel" >&2; exit 2 ;;
+esac

@@ -1,0 +1,68 @@
+"""Load shedding: past a number of requests in flight in this worker, a new /api request is
+answered at once with the app's own 503 + Retry-After instead of queueing for a database
+connection behind hundreds of others. The event loop stays short, so /readyz (never shed)
+keeps answering within the probe's timeout and a storm does not take the replica out of the
+load balancer. Reads give way first: enrollments and drops may use twice the limit.
+Server-sent event streams are neither counted nor shed (they live for minutes)."""
+
+import json
+from collections.abc import Callable
+
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from sugang.errors import Unavailable
+from sugang.http.deps import language_of
+
+RETRY_AFTER_SECONDS = 1
+_ENROLLMENT_WRITES = ("POST", "DELETE")
+
+
+def _answer(language: str) -> bytes:
+    return json.dumps(Unavailable().to_body(language), ensure_ascii=False).encode()
+
+
+_ANSWERS = {language: _answer(language) for language in ("ko", "en")}
+
+
+class LoadShedding:
+    def __init__(
+        self, app: ASGIApp, *, limit: int, on_shed: Callable[[], None] = lambda: None
+    ) -> None:
+        self.app = app
+        self.limit = limit
+        self.on_shed = on_shed
+        self.in_flight = 0
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path: str = scope.get("path", "")
+        if scope["type"] != "http" or not path.startswith("/api/") or path.endswith("/events"):
+            await self.app(scope, receive, send)
+            return
+        if self.in_flight >= self.limit_for(scope["method"], path):
+            self.on_shed()
+            await self._refuse(scope, send)
+            return
+        self.in_flight += 1
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            self.in_flight -= 1
+
+    def limit_for(self, method: str, path: str) -> int:
+        if method in _ENROLLMENT_WRITES and path.startswith("/api/v1/enrollments"):
+            return 2 * self.limit
+        return self.limit
+
+    async def _refuse(self, scope: Scope, send: Send) -> None:
+        accept_language = next(
+            (v.decode("latin-1") for k, v in scope["headers"] if k == b"accept-language"), None
+        )
+        body = _ANSWERS[language_of(accept_language)]
+        headers = [
+            (b"content-type", b"application/json"),
+            (b"retry-after", str(RETRY_AFTER_SECONDS).encode()),
+            (b"cache-control", b"no-store"),
+            (b"content-length", str(len(body)).encode()),
+        ]
+        await send({"type": "http.response.start", "status": 503, "headers": headers})
+        await send({"type": "http.response.body", "body": body})
