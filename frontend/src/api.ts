@@ -109,10 +109,22 @@ export async function request(path: string, options: RequestOptions = {}): Promi
       return await send(path, method, options, key);
     } catch (error) {
       if (!(error instanceof ApiError) || !error.brief || !retried || attempt >= RETRIES) throw error;
+      // never sooner than asked, and spread out: the clicks turned away together do not all
+      // come back in the same instant
       const wait = Math.min(error.retryAfterSeconds ?? 1, RETRY_AFTER_CAP_SECONDS);
-      await new Promise((resolve) => setTimeout(resolve, wait * 1000));
+      await pause(wait * (1 + Math.random() / 2) * 1000, options.signal);
     }
   }
+}
+
+function pause(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(resolve, ms);
+    signal?.addEventListener("abort", () => {
+      clearTimeout(timer);
+      reject(signal.reason);
+    });
+  });
 }
 
 async function send(

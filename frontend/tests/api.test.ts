@@ -87,6 +87,15 @@ describe("request", () => {
     expect(seen).toEqual([{ method: "POST", key: null }]);
   });
 
+  it("stops waiting to retry when the page gives up", async () => {
+    server([busy]);
+    const page = new AbortController();
+    const sent = request("/me/enrollments", { signal: page.signal }).catch((e: unknown) => e);
+    await vi.advanceTimersByTimeAsync(100);
+    page.abort(new DOMException("left the page", "AbortError"));
+    expect(((await sent) as DOMException).name).toBe("AbortError");
+  });
+
   it("does not retry a refusal", async () => {
     const seen = server([{ status: 409, body: { code: "SECTION_FULL", message: "full" } }]);
     const failed = settle(

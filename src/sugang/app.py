@@ -67,6 +67,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         if owns_services:
             tasks.append(asyncio.create_task(_adapt_forever(services)))
             await _warm_up(services)
+            readiness.drain_on_sigterm()
         health = None
         if settings.health_port is not None:
             health = HealthPort(settings.host, settings.health_port, readiness.snapshot).start()
@@ -78,6 +79,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         readiness.draining = True
         for task in tasks:
             task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
         if health is not None:
             health.stop()
         if owns_services:

@@ -69,5 +69,6 @@ async def test_a_worker_past_its_limit_answers_503_at_once_but_stays_ready(
     assert shed.json()["message"] == "The service is busy; try again in a moment."
     assert ready.status_code == 200
     assert "sugang_http_requests_shed_total 1.0" in metrics.text
+    assert 'sugang_http_requests_total{method="GET",route="shed",status="503"} 1.0' in metrics.text
     # those let in waited for the connection and were served
     assert [a.status_code for a in answers] == [200, 200, 201]

@@ -1,6 +1,9 @@
 """Readiness that does not flap: one failed database check is not enough to leave the load
 balancer, several in a row are; shutting down is not ready."""
 
+import asyncio
+import signal
+
 import pytest
 
 from sugang.system.readiness import Readiness
@@ -68,3 +71,37 @@ async def test_draining_is_not_ready(probe: Probe, clock: Clock) -> None:
     readiness.draining = True
     verdict = await readiness.verdict()
     assert not verdict.ready and verdict.database == "draining"
+
+
+async def test_one_check_at_a_time_however_many_ask(clock: Clock) -> None:
+    """A slow database is one failure, not one per asker (the watcher and a probe at once)."""
+    release = asyncio.Event()
+    calls = 0
+
+    async def slow_probe() -> None:
+        nonlocal calls
+        calls += 1
+        await release.wait()
+        raise TimeoutError
+
+    readiness = Readiness(slow_probe, 2, every_seconds=0, clock=clock)
+    first = asyncio.create_task(readiness.verdict())
+    await asyncio.sleep(0)
+    second = await readiness.verdict()  # answers from what is known, without a second check
+    release.set()
+    await first
+    assert calls == 1 and second.ready
+    assert readiness.failures == 1 and readiness.snapshot().ready
+
+
+def test_sigterm_makes_the_worker_unready_at_once_and_still_reaches_the_server() -> None:
+    readiness = Readiness(Probe(), 3)
+    heard: list[int] = []
+    before = signal.signal(signal.SIGTERM, lambda signum, _: heard.append(signum))
+    try:
+        readiness.drain_on_sigterm()
+        signal.raise_signal(signal.SIGTERM)
+    finally:
+        signal.signal(signal.SIGTERM, before)
+    assert readiness.snapshot().database == "draining"
+    assert heard == [signal.SIGTERM]  # uvicorn's own handler still runs

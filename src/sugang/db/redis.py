@@ -47,6 +47,8 @@ def redis_client(
         return aioredis.Redis.from_pool(pool)  # owns the pool: aclose() closes its connections
     sentinel = Sentinel(  # type: ignore[no-untyped-call]
         list(target.addresses),
+        # a sentinel that knows no other (just restarted, or cut off) may name a stale primary
+        min_other_sentinels=1 if len(target.addresses) > 1 else 0,
         sentinel_kwargs={"socket_timeout": timeout, "socket_connect_timeout": timeout},
     )
     options: dict[str, Any] = {

@@ -14,6 +14,7 @@ from sugang.errors import Unavailable
 from sugang.http.deps import language_of
 
 RETRY_AFTER_SECONDS = 1
+SHED = "sugang.shed"  # marks the ASGI scope of a refused request, for the metrics and logs
 _ENROLLMENT_WRITES = ("POST", "DELETE")
 
 
@@ -39,6 +40,7 @@ class LoadShedding:
             await self.app(scope, receive, send)
             return
         if self.in_flight >= self.limit_for(scope["method"], path):
+            scope[SHED] = True
             self.on_shed()
             await self._refuse(scope, send)
             return

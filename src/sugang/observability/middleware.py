@@ -15,6 +15,7 @@ from sugang.observability.logs import request_id
 from sugang.observability.metrics import HTTP_IN_FLIGHT, HTTP_LATENCY, HTTP_REQUESTS
 
 access = logging.getLogger("sugang.access")
+SHED = "sugang.shed"  # set in the ASGI scope of a request the load shedding refused
 _SAFE_ID = re.compile(r"^[A-Za-z0-9._\-]{1,128}$")
 # Request ids: a random prefix, the process id and a counter (uuid4 per request cost 4% of a
 # worker's CPU at the rush).
@@ -69,9 +70,8 @@ class ObservabilityMiddleware:
         finally:
             HTTP_IN_FLIGHT.dec()
             seconds = time.perf_counter() - started
-            route = scope.get("route")
-            template = getattr(route, "path", None) or "unmatched"
             method = scope["method"]
+            template = getattr(scope.get("route"), "path", None) or self._unrouted(scope)
             HTTP_REQUESTS.labels(method, template, str(status)).inc()
             HTTP_LATENCY.labels(method, template).observe(seconds)
             if self.on_watched is not None and (method, template) == self.watched:
@@ -89,6 +89,16 @@ class ObservabilityMiddleware:
                     },
                 )
             request_id.reset(token)
+
+    def _unrouted(self, scope: Scope) -> str:
+        """A request no route handled: refused by the load shedding before routing ("shed";
+        on the watched route, that route, so that its shed answers count as its errors and
+        the adaptive waiting room slows down), or unknown ("unmatched")."""
+        if not scope.get(SHED):
+            return "unmatched"
+        if self.watched is not None and (scope["method"], scope["path"]) == self.watched:
+            return str(scope["path"])
+        return "shed"
 
 
 def _header(scope: Scope, name: bytes) -> str | None:

@@ -11,6 +11,7 @@ import socket
 import threading
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import urlsplit
 
 from sugang.system.readiness import Verdict
 
@@ -30,11 +31,13 @@ class _Server6(_Server):
 
 class _Handler(BaseHTTPRequestHandler):
     server: _Server
+    timeout = 5  # an idle or slow connection does not keep its thread
 
     def do_GET(self) -> None:  # noqa: N802 (the http.server protocol)
-        if self.path == "/healthz":
+        path = urlsplit(self.path).path
+        if path == "/healthz":
             self._answer(200, {"status": "ok"})
-        elif self.path == "/readyz":
+        elif path == "/readyz":
             verdict = self.server.verdict()
             if verdict.ready:
                 self._answer(200, {"status": "ok", "database": verdict.database})
@@ -60,6 +63,7 @@ class _Handler(BaseHTTPRequestHandler):
 
 class HealthPort:
     def __init__(self, host: str, port: int, verdict: Callable[[], Verdict]) -> None:
+        host = host.strip("[]")
         server_class = _Server6 if ":" in host else _Server
         self.server = server_class((host, port), _Handler)
         self.server.verdict = verdict

@@ -4,9 +4,11 @@ failover in progress): every replica would leave the load balancer at once, and 
 would meet a refused connection instead of a 503 with Retry-After."""
 
 import asyncio
+import signal
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from types import FrameType
 
 
 @dataclass(frozen=True)
@@ -34,19 +36,25 @@ class Readiness:
         self.failures = 0
         self.last_failure = ""
         self._checked_at = float("-inf")
+        self._checking = False
 
     async def verdict(self) -> Verdict:
         """The verdict, checking the database first when the last check is a second old."""
-        if not self.draining:
-            now = self.clock()
-            if now - self._checked_at >= self.every_seconds:
-                self._checked_at = now
-                try:
-                    await self.probe()
-                    self.failures = 0
-                except Exception as error:  # any failure to reach the database counts
-                    self.failures += 1
-                    self.last_failure = type(error).__name__
+        now = self.clock()
+        if (
+            not self.draining
+            and not self._checking
+            and now - self._checked_at >= self.every_seconds
+        ):
+            self._checked_at, self._checking = now, True  # one check at a time, however asked
+            try:
+                await self.probe()
+                self.failures = 0
+            except Exception as error:  # any failure to reach the database counts
+                self.failures += 1
+                self.last_failure = type(error).__name__
+            finally:
+                self._checking = False
         return self.snapshot()
 
     def snapshot(self) -> Verdict:
@@ -64,3 +72,16 @@ class Readiness:
         while True:
             await self.verdict()
             await asyncio.sleep(self.every_seconds)
+
+    def drain_on_sigterm(self) -> None:
+        """Not ready from the moment SIGTERM arrives, while uvicorn lets the requests in flight
+        finish (the lifespan's shutdown runs only after them); the server's own handling of
+        the signal goes on as before."""
+        previous = signal.getsignal(signal.SIGTERM)
+
+        def drain(signum: int, frame: FrameType | None) -> None:
+            self.draining = True
+            if callable(previous):
+                previous(signum, frame)
+
+        signal.signal(signal.SIGTERM, drain)

@@ -1,11 +1,12 @@
 #!/bin/sh
 # One member of the Redis group: `redis-node.sh redis` runs its Redis, `redis-node.sh sentinel`
 # its Sentinel. The primary is the one the other members' sentinels name; when none of them
-# knows one (a new group, or all of them down), it is the first member.
+# answers, the one this member's own sentinel last knew (its file, on the volume); only a
+# member that never knew one (a new group) takes the first member.
 #
 # SELF     this member's address, as the others reach it
 # MEMBERS  every member's address, separated by spaces (the first is a new group's primary)
-# MASTER_NAME, DATA (a persistent directory)
+# MASTER_NAME, DATA (a persistent directory, shared by the member's two containers)
 set -eu
 
 primary_now() {
@@ -18,6 +19,13 @@ primary_now() {
             *) echo "$answer"; return ;;
         esac
     done
+    # "sentinel monitor <name> <host> <port> <quorum>", as Sentinel last rewrote it
+    known=$(awk -v name="$MASTER_NAME" '$1 == "sentinel" && $2 == "monitor" && $3 == name { print $4 }' \
+        "$DATA/sentinel.conf" 2>/dev/null || true)
+    if [ -n "$known" ]; then
+        echo "$known"
+        return
+    fi
     set -- $MEMBERS
     echo "$1"
 }
@@ -49,7 +57,7 @@ run_sentinel() {
             "sentinel announce-ip $SELF" \
             "sentinel monitor $MASTER_NAME $primary 6379 2" \
             "sentinel down-after-milliseconds $MASTER_NAME 5000" \
-            "sentinel failover-timeout $MASTER_NAME 30000" \
+            "sentinel failover-timeout $MASTER_NAME 10000" \
             "sentinel parallel-syncs $MASTER_NAME 1" > "$conf"
     fi
     exec redis-server "$conf" --sentinel

@@ -22,7 +22,7 @@ REDIS_SERVER = shutil.which("redis-server") or "/usr/bin/redis-server"
 class RedisGroup:
     root: Path
     host: str = "127.0.0.1"
-    down_after_ms: int = 1000
+    down_after_ms: int = 5000  # as the ha overlay's sentinels (redis-node.sh)
     data: list[Server] = field(default_factory=list)  # the primary first, at the start
     sentinels: list[Server] = field(default_factory=list)
     sentinel_ports: list[int] = field(default_factory=list)
@@ -75,7 +75,7 @@ class RedisGroup:
                 f"bind {self.host}\nport {port}\ndir {self.root}\nprotected-mode no\n"
                 f"sentinel monitor {MASTER} {self.host} {primary_port} 2\n"
                 f"sentinel down-after-milliseconds {MASTER} {self.down_after_ms}\n"
-                f"sentinel failover-timeout {MASTER} 5000\n"
+                f"sentinel failover-timeout {MASTER} 10000\n"
                 f"sentinel parallel-syncs {MASTER} 1\n"
             )
             sentinel = Server(

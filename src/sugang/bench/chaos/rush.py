@@ -37,6 +37,10 @@ class ChaosRush:
     # Students still waiting this long after the rush began give up (a bounded run, even when
     # the service never comes back).
     give_up_after_seconds: float = 300.0
+    # A share of the students take their time: they pause this long (±50 %) before each click
+    # after their first, so some passes are always in use, during a fault too.
+    slow_share: float = 0.1
+    slow_pause_seconds: float = 1.5
 
 
 @dataclass(frozen=True)
@@ -101,6 +105,8 @@ async def run_rush(
         students=rush.students,
     )
     attempts = plan(term, scenario)
+    chooser = random.Random(rush.seed)
+    slow = {number for number in attempts if chooser.random() < rush.slow_share}
     pending = list(reversed(list(attempts)))
     started = time.perf_counter()
 
@@ -196,7 +202,9 @@ async def run_rush(
                 run.gave_up += 1
                 return
             headers = {"Authorization": f"Bearer {tokens[number]}", "X-Admission-Token": admission}
-            for section in attempts[number]:
+            for index, section in enumerate(attempts[number]):
+                if number in slow and index > 0:
+                    await asyncio.sleep(rush.slow_pause_seconds * random.uniform(0.5, 1.5))
                 for _ in range(CLICKS):
                     if too_late():
                         return

@@ -3,12 +3,14 @@ and, where it has an end, undone as Kubernetes or the database's operator would.
 that blocks runs in a thread: the students' event loop must go on meanwhile."""
 
 import asyncio
+import json
 import signal
 import sys
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
+from sugang.bench.chaos.processes import ChaosError
 from sugang.bench.chaos.topology import Topology
 
 PRE_STOP_SECONDS = 5  # the kit's preStop pause (deploy/k3s/base/api.yaml)
@@ -158,11 +160,14 @@ async def pool_storm(topology: Topology, clock: Clock, at: float, fault: Fault) 
         stdout=asyncio.subprocess.PIPE,
     )  # fmt: skip
     output, _ = await storm.communicate()
+    answers = json.loads(output or b"{}") if storm.returncode == 0 else {}
+    if not answers:
+        raise ChaosError(f"the storm did not run (exit {storm.returncode}): {output[-500:]!r}")
     failed_after, taken_out_after = await asyncio.to_thread(balancer.check_counts)
     fault.readiness_probes = int(time.monotonic() - began) * len(topology.nodes)
     fault.readiness_failures = failed_after - failed_before
     fault.taken_out = taken_out_after - taken_out_before
-    fault.notes.append(f"storm answers by status: {output.decode().strip()}")
+    fault.notes.append(f"storm answers by status: {json.dumps(answers, sort_keys=True)}")
     fault.ended = clock()
 
 
