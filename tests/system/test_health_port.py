@@ -74,6 +74,24 @@ async def test_draining_and_a_database_gone_are_not_ready() -> None:
     assert unknown.status_code == 404
 
 
+async def test_a_checker_hanging_up_early_leaves_no_traceback(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    readiness = Readiness(database_answers, 3)
+    health = HealthPort("127.0.0.1", 0, readiness.snapshot)
+    try:
+        for error in (ConnectionResetError(104, "reset by peer"), ValueError("a real bug")):
+            try:
+                raise error
+            except Exception:
+                health.server.handle_error(None, ("127.0.0.1", 1))
+    finally:
+        health.server.server_close()
+    printed = capsys.readouterr().err
+    assert "ConnectionResetError" not in printed  # HAProxy resets its check connections
+    assert "ValueError: a real bug" in printed
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("backend", ["postgresql"])
 def test_the_workers_of_sugang_serve_share_the_health_port(

@@ -208,11 +208,12 @@ def chaos(
     ],
     students: Annotated[int, typer.Option(min=10)] = 5000,
     sections: Annotated[int, typer.Option(min=1)] = 200,
+    capacity: Annotated[int, typer.Option(min=1, help="seats per section")] = 100,
     attempts_per_student: Annotated[int, typer.Option(min=1)] = 4,
     concurrency: Annotated[int, typer.Option(min=1, help="students in flight")] = 300,
     admission_rate: Annotated[
         float, typer.Option(min=1, help="students let in per second: sets the rush's length")
-    ] = 100.0,
+    ] = 80.0,
     fault_at: Annotated[float, typer.Option(min=0, help="seconds into the rush")] = 15.0,
     workers: Annotated[int, typer.Option(min=1, help="worker processes per replica")] = 2,
     seed: Annotated[int, typer.Option()] = 1,
@@ -240,6 +241,7 @@ def chaos(
         rush=ChaosRush(
             students=students,
             sections=sections,
+            capacity=capacity,
             attempts_per_student=attempts_per_student,
             concurrency=concurrency,
             admission_rate=admission_rate,

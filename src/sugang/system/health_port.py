@@ -8,6 +8,7 @@ binds the port with SO_REUSEPORT, as they share the main port."""
 
 import json
 import socket
+import sys
 import threading
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -23,6 +24,13 @@ class _Server(ThreadingHTTPServer):
     def server_bind(self) -> None:
         self.socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
         super().server_bind()
+
+    def handle_error(self, request: object, client_address: object) -> None:
+        """A checker that hangs up before reading its answer (HAProxy resets its check
+        connections) is no error worth a traceback."""
+        if isinstance(sys.exc_info()[1], ConnectionError):
+            return
+        super().handle_error(request, client_address)  # type: ignore[arg-type]
 
 
 class _Server6(_Server):

@@ -29,10 +29,14 @@ class ChaosRush:
     students: int = 5000
     sections: int = 200
     hot: int = 10
-    capacity: int = 40
+    # Seats enough that enrollments go on to the rush's end (the hot sections fill early, the
+    # rest never do), so a quiet stretch is the fault's doing, not the seats running out.
+    capacity: int = 100
     attempts_per_student: int = 4
     concurrency: int = 300  # students in flight at once
-    admission_rate: float = 100.0  # students let in per second: sets the rush's length
+    # Students let in per second: sets the rush's length (5,000 at 80: about a minute, longer
+    # than the slowest fault, a rolling restart of three replicas)
+    admission_rate: float = 80.0
     seed: int = 1
     # Students still waiting this long after the rush began give up (a bounded run, even when
     # the service never comes back).
