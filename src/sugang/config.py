@@ -42,7 +42,7 @@ class Settings(BaseSettings):
     # Fail fast when the database goes away (a restart, a failover, a lost node): see
     # sugang.db.engine. The statement timeout is lifted for migrations.
     db_connect_timeout_seconds: float = Field(default=3.0, gt=0)
-    db_command_timeout_seconds: float = Field(default=10.0, gt=0)
+    db_command_timeout_seconds: float | None = Field(default=None, gt=0)
     db_statement_timeout_ms: int = Field(default=8_000, ge=0)
     db_idle_in_transaction_timeout_ms: int = Field(default=30_000, ge=0)
     db_keepalive_idle_seconds: int = Field(default=5, ge=1)

@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncTransaction
 
 from sugang.config import Settings
 from sugang.db import Database
@@ -114,6 +115,36 @@ async def test_a_claim_lost_twice_is_reported_unknown_not_guessed(
     monkeypatch.setattr(seats, "claim", lost)
     with pytest.raises(CommitUnknown):
         await services.enrollment.enroll_optimistically(student, section)
+
+
+@pytest.mark.parametrize("lost", [TimeoutError(), ConnectionResetError(104, "reset")])
+async def test_a_commit_whose_answer_was_lost_is_unknown_and_not_run_again(
+    services: Services, backend: str, monkeypatch: pytest.MonkeyPatch, lost: OSError
+) -> None:
+    """STAND-IN for a COMMIT cut off on its way back (a command timeout, a reset): the real
+    commit is made, then the error asyncpg raises unwrapped. Running the work again would
+    apply it twice."""
+    commit = AsyncTransaction.commit
+
+    async def committed_then_lost(self: AsyncTransaction) -> None:
+        await commit(self)
+        raise lost
+
+    async def add_row(conn: AsyncConnection) -> None:
+        await conn.execute(text("INSERT INTO commit_probe VALUES (1)"))
+
+    async with services.db.engine.begin() as conn:
+        await conn.execute(text("CREATE TABLE commit_probe (n int)"))
+    try:
+        monkeypatch.setattr(AsyncTransaction, "commit", committed_then_lost)
+        with pytest.raises(CommitUnknown):
+            await services.db.run(add_row)
+        monkeypatch.undo()
+        async with services.db.engine.connect() as conn:
+            assert await conn.scalar(text("SELECT count(*) FROM commit_probe")) == 1
+    finally:
+        async with services.db.engine.begin() as conn:
+            await conn.execute(text("DROP TABLE commit_probe"))
 
 
 async def test_a_multi_host_url_reaches_the_server_that_answers(

@@ -138,7 +138,7 @@ def master_of(pods: list[Pod], master: str = "sugang") -> str | None:
     return str(live[0]["ip"])
 
 
-def test_the_members_elect_replicate_fail_over_and_rejoin(pods: list[Pod]) -> None:
+def test_the_members_elect_replicate_fail_over_and_rejoin(pods: list[Pod], tmp_path: Path) -> None:
     logs = [s for pod in pods for s in (pod.redis, pod.sentinel)]
     for pod in pods:  # in order, as a StatefulSet starts them
         pod.start()
@@ -225,4 +225,20 @@ def test_the_members_elect_replicate_fail_over_and_rejoin(pods: list[Pod]) -> No
             return False
 
     wait_until(serving, 15, "the last primary serving again", logs)
+    assert asyncio.run(read_after()) == ("kept", "kept")
+
+    # Again, but the first member's volume is lost (a new disk) and it comes up first, alone:
+    # it takes itself for a new group's primary, but its fresh sentinel knows no other
+    # sentinels, so the others do not follow it to its empty Redis; it joins them.
+    for pod in pods:
+        pod.lose()
+    shutil.rmtree(tmp_path / "data-0")
+    (tmp_path / "data-0").mkdir()
+    first.start()
+    wait_until(lambda: sentinel_view(first.node.address, "sugang"), 20, "the first up", logs)
+    for pod in others:
+        pod.start()
+    wait_until(serving, 30, "the last primary serving, with a member's volume lost", logs)
+    wait_until(rejoined, 30, "the member with a new volume a replica of the last primary", logs)
+    wait_until(lambda: master_of(pods) == promoted, 30, "every sentinel agreeing", logs)
     assert asyncio.run(read_after()) == ("kept", "kept")

@@ -1,11 +1,11 @@
 """Engine and transactions: one Database per process, for PostgreSQL or embedded SQLite.
 
 On PostgreSQL the connections are made to fail fast rather than hang when the server goes
-away (a restart, a failover, a node that vanished): a connect timeout, a per-command timeout,
-a server-side statement timeout, TCP keepalives and a TCP user timeout on the socket. A
-connection that broke is discarded with every other pooled connection (they all led to the
-same server), and `run` starts a transaction again once when it is known not to have
-committed.
+away (a restart, a failover, a node that vanished): a connect timeout, a server-side
+statement timeout, TCP keepalives and a TCP user timeout on the socket (and a per-command
+timeout, if one is set). A connection that broke is discarded with every other pooled
+connection (they all led to the same server), and `run` starts a transaction again once when
+it is known not to have committed.
 """
 
 import asyncio
@@ -123,7 +123,7 @@ class Database:
                 raise
             try:
                 await transaction.commit()
-            except DBAPIError as error:
+            except (DBAPIError, OSError) as error:  # OSError: TimeoutError too
                 if is_disconnect(error):
                     raise CommitUnknown() from error
                 raise
@@ -200,6 +200,9 @@ def _postgres_engine(
         pool_pre_ping=False,
         connect_args={
             "timeout": settings.db_connect_timeout_seconds,
+            # None by default: a client-side timeout would also cut off a COMMIT waiting for
+            # the synchronous standby, leaving it applied on the primary alone. A dead server
+            # is noticed by TCP_USER_TIMEOUT and keepalives, a slow statement by its timeout.
             "command_timeout": settings.db_command_timeout_seconds,
             "server_settings": server_settings,
         },

@@ -242,8 +242,12 @@ class RedisWaitingRoom:
         )
 
     async def reset(self, term_id: int) -> None:
-        await self._call(self.redis.delete(*self._keys(term_id)))
-        await self._call(self.redis.incr(self._epoch_key(term_id)))
+        # One transaction: no poll sees the places gone while the epoch is still the old one
+        # (it would put an old ticket in line again).
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.incr(self._epoch_key(term_id))
+            pipe.delete(*self._keys(term_id))
+            await self._call(pipe.execute())
 
     async def epoch(self, term_id: int) -> int:
         return int(await self._call(self.redis.get(self._epoch_key(term_id))) or 0)

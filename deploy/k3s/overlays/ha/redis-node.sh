@@ -1,8 +1,9 @@
 #!/bin/sh
 # One member of the Redis group: `redis-node.sh redis` runs its Redis, `redis-node.sh sentinel`
-# its Sentinel. The primary is the one the other members' sentinels name; when none of them
-# answers, the one this member's own sentinel last knew (its file, on the volume); only a
-# member that never knew one (a new group) takes the first member.
+# its Sentinel. The primary is the one the other members' sentinels name (a group of them);
+# when none of them answers, the one this member's own sentinel last knew (its file, on the
+# volume); only a member that never knew one, after waiting a few seconds for the others (a
+# new group), takes the first member.
 #
 # SELF     this member's address, as the others reach it
 # MEMBERS  every member's address, separated by spaces (the first is a new group's primary)
@@ -10,22 +11,30 @@
 set -eu
 
 primary_now() {
-    for member in $MEMBERS; do
-        [ "$member" = "$SELF" ] && continue
-        answer=$(timeout 2 redis-cli -h "$member" -p 26379 --raw \
-            sentinel get-master-addr-by-name "$MASTER_NAME" 2>/dev/null | head -n 1) || answer=""
-        case "$answer" in
-            "" | *" "* | ERR* | NOAUTH*) ;;
-            *) echo "$answer"; return ;;
-        esac
+    # A peer's word counts only when its sentinel knows other sentinels: a member that lost
+    # its volume starts a sentinel of its own, and must not lead the others to its empty Redis.
+    for round in 1 2 3; do
+        for member in $MEMBERS; do
+            [ "$member" = "$SELF" ] && continue
+            view=$(timeout 2 redis-cli -h "$member" -p 26379 --raw \
+                sentinel master "$MASTER_NAME" 2>/dev/null) || view=""
+            address=$(printf '%s\n' "$view" | awk 'previous == "ip" { print; exit } { previous = $0 }')
+            others=$(printf '%s\n' "$view" | awk 'previous == "num-other-sentinels" { print; exit } { previous = $0 }')
+            case "$others" in "" | *[!0-9]*) others=0 ;; esac
+            if [ -n "$address" ] && [ "$others" -gt 0 ]; then
+                echo "$address"
+                return
+            fi
+        done
+        # "sentinel monitor <name> <host> <port> <quorum>", as Sentinel last rewrote it
+        known=$(awk -v name="$MASTER_NAME" '$1 == "sentinel" && $2 == "monitor" && $3 == name { print $4 }' \
+            "$DATA/sentinel.conf" 2>/dev/null || true)
+        if [ -n "$known" ]; then
+            echo "$known"
+            return
+        fi
+        [ "$round" -lt 3 ] && sleep 2  # the others may be starting too
     done
-    # "sentinel monitor <name> <host> <port> <quorum>", as Sentinel last rewrote it
-    known=$(awk -v name="$MASTER_NAME" '$1 == "sentinel" && $2 == "monitor" && $3 == name { print $4 }' \
-        "$DATA/sentinel.conf" 2>/dev/null || true)
-    if [ -n "$known" ]; then
-        echo "$known"
-        return
-    fi
     set -- $MEMBERS
     echo "$1"
 }

@@ -4,6 +4,7 @@ after a 503 with Retry-After (or no answer at all) they wait and click again. Ev
 kept, with when it came."""
 
 import asyncio
+import contextlib
 import random
 import time
 from collections.abc import Callable, Coroutine
@@ -232,9 +233,15 @@ async def run_rush(
                 await journey(number)
 
         harm = asyncio.create_task(fault(clock))
-        await asyncio.gather(
-            *(student_after_student() for _ in range(min(rush.concurrency, len(pending))))
-        )
+        try:
+            await asyncio.gather(
+                *(student_after_student() for _ in range(min(rush.concurrency, len(pending))))
+            )
+        except BaseException:
+            harm.cancel()
+            with contextlib.suppress(BaseException):
+                await harm
+            raise
         run.seconds = clock()
         await harm
     return run

@@ -123,16 +123,24 @@ class Topology:
         self.replicas[node.name].start()
 
     async def stop(self) -> None:
+        """Every part stopped, whatever one of them raises (the first error is raised after)."""
+        parts: list[Callable[[], None]] = [replica.stop for replica in self.replicas.values()]
         if self.balancer is not None:
-            self.balancer.stop()
-        for replica in self.replicas.values():
-            replica.stop()
+            parts.insert(0, self.balancer.stop)
         if self.redis is not None:
-            self.redis.stop()
+            parts.append(self.redis.stop)
         if self.postgres is not None:
-            self.postgres.stop()
+            parts.append(self.postgres.stop)
         if self.network is not None:
-            self.network.remove()
+            parts.append(self.network.remove)
+        errors: list[Exception] = []
+        for stop in parts:
+            try:
+                stop()
+            except Exception as error:  # noqa: BLE001 (the rest must still be stopped)
+                errors.append(error)
+        if errors:
+            raise errors[0]
 
     def _replica(self, node: Node) -> Server:
         settings = self.settings()
