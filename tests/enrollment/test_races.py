@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from sugang.catalog import cache as cache_module
 from sugang.catalog import store as catalog
 from sugang.catalog.schemas import SectionPatch, TermPatch, WindowIn
-from sugang.enrollment import seats, student_facts
+from sugang.enrollment import seats, student_facts, waitlist
 from sugang.enrollment.service import Dropped, Enrolled
 from sugang.errors import SugangError
 from sugang.runtime import Services
@@ -305,3 +305,28 @@ async def test_a_drop_promoting_a_student_waits_for_that_students_own_claim_not_
     dropped = await dropping
     assert isinstance(dropped, Dropped) and dropped.promoted_student_id == waiting
     assert await seats_and_queue(services, section) == (1, [waiting], [])
+
+
+async def test_a_drop_goes_on_when_the_head_of_the_waitlist_is_deleted_as_it_starts(
+    services: Services, factory: Factory, backend: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The drop reads who is first in line, then that student is deleted before the drop
+    locks them: the drop neither fails nor promotes a student who is gone."""
+    term = await factory.term()
+    section = await factory.section(term, capacity=1)
+    holder, waiting = await factory.students(2)
+    assert await enroll(services, holder, section) == "Enrolled"
+    assert await enroll(services, waiting, section, waitlist=True) == "Waitlisted"
+    peek_head = waitlist.peek_head
+
+    async def peek_then_deleted(conn: AsyncConnection, section_id: int) -> int | None:
+        head = await peek_head(conn, section_id)
+        async with services.db.transaction() as other:
+            await students.delete_student(other, waiting)
+        return head
+
+    monkeypatch.setattr(waitlist, "peek_head", peek_then_deleted)
+    async with services.db.transaction() as conn:
+        dropped = await services.enrollment.drop_in(conn, holder, section)
+    assert isinstance(dropped, Dropped) and dropped.promoted_student_id is None
+    assert await seats_and_queue(services, section) == (0, [], [])

@@ -46,7 +46,7 @@ from sugang.enrollment.schemas import (
 )
 from sugang.enrollment.seats import Source
 from sugang.enrollment.student_facts import StaleFacts
-from sugang.errors import AlreadyWaitlisted, NotEnrolled, SectionFull, SugangError
+from sugang.errors import AlreadyWaitlisted, NotEnrolled, NotFound, SectionFull, SugangError
 from sugang.waitingroom.room import Admission
 
 # Optimistic tries before a student whose state keeps moving takes the transactional path.
@@ -298,10 +298,14 @@ class EnrollmentService:
         # a drop and that student's click would deadlock.
         head = await waitlist.peek_head(conn, section_id)
         in_order = sorted({student_id} if head is None else {student_id, head})
-        locked = {
-            each: await student_facts.lock_student(conn, self.catalog_cache, each)
-            for each in in_order
-        }
+        locked = {}
+        for each in in_order:
+            try:
+                locked[each] = await student_facts.lock_student(conn, self.catalog_cache, each)
+            except NotFound:
+                if each == student_id:
+                    raise
+                # the head was deleted since the peek: the waitlist moved without them
         student = locked[student_id]
         section = await self.catalog_cache.section(conn, section_id)
         if enforce_window:
