@@ -12,8 +12,8 @@ import pytest
 from sugang.app import create_app
 from sugang.clock import FixedClock
 from sugang.config import Settings
-from sugang.db import Database
 from sugang.runtime import Services
+from tests.support.databases import services_with
 from tests.support.factories import Factory, login
 
 pytestmark = pytest.mark.parametrize("backend", ["postgresql"])
@@ -21,12 +21,10 @@ pytestmark = pytest.mark.parametrize("backend", ["postgresql"])
 
 @pytest.fixture
 async def one_connection(settings: Settings, clock: FixedClock) -> AsyncIterator[Services]:
-    narrow = settings.model_copy(
-        update={"db_pool_size": 1, "db_max_overflow": 0, "max_in_flight": 2}
-    )
-    services = Services(settings=narrow, db=Database(narrow), clock=clock)
-    yield services
-    await services.close()
+    async with services_with(
+        settings, clock, db_pool_size=1, db_max_overflow=0, max_in_flight=2
+    ) as services:
+        yield services
 
 
 async def wait_until_in_flight(app: object, count: int) -> None:

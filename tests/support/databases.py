@@ -3,14 +3,20 @@ server, database sugang_test, created if missing) and a SQLite file per test, bo
 the real migrations; every test starts from empty tables."""
 
 import os
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime
+from typing import Any
 
 import asyncpg
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from sugang.db import migrate
+from sugang.clock import Clock
+from sugang.config import Settings
+from sugang.db import Database, migrate
 from sugang.migrations.tables import Base
+from sugang.runtime import Services
 
 DEFAULT_PG_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/sugang_test"
 TEST_SECRET = "test-secret-that-is-long-enough-for-hs256-0123456789"
@@ -68,3 +74,16 @@ async def truncate(url: str) -> None:
             await conn.exec_driver_sql("INSERT INTO catalog_state (id, version) VALUES (1, 1)")
     finally:
         await engine.dispose()
+
+
+@asynccontextmanager
+async def services_with(
+    settings: Settings, clock: Clock, **changes: Any
+) -> AsyncIterator[Services]:
+    """The process's services on the test database, with some settings changed."""
+    changed = settings.model_copy(update=changes)
+    services = Services(settings=changed, db=Database(changed), clock=clock)
+    try:
+        yield services
+    finally:
+        await services.close()

@@ -16,8 +16,8 @@ from sugang.app import create_app
 from sugang.bench.chaos.redis_group import RedisGroup
 from sugang.clock import FixedClock
 from sugang.config import Settings
-from sugang.db import Database
 from sugang.runtime import Services
+from tests.support.databases import services_with
 from tests.support.factories import Factory, login, student_client
 
 pytestmark = [pytest.mark.slow, pytest.mark.parametrize("backend", ["postgresql"])]
@@ -37,12 +37,10 @@ async def through_sentinel(
     settings: Settings, clock: FixedClock, group: RedisGroup
 ) -> AsyncIterator[Services]:
     addresses = [f"{host}:{port}" for host, port in group.target.addresses]
-    with_sentinels = settings.model_copy(
-        update={"redis_sentinels": addresses, "redis_master_name": group.target.master}
-    )
-    services = Services(settings=with_sentinels, db=Database(with_sentinels), clock=clock)
-    yield services
-    await services.close()
+    async with services_with(
+        settings, clock, redis_sentinels=addresses, redis_master_name=group.target.master
+    ) as services:
+        yield services
 
 
 async def test_the_queue_survives_a_redis_failover(
