@@ -19,6 +19,8 @@ from sugang.auth.tokens import read_token
 from sugang.catalog import api as catalog_api
 from sugang.config import Settings, get_settings
 from sugang.enrollment import api as enrollment_api
+from sugang.http.body_limit import BodyLimit
+from sugang.http.deps import bearer
 from sugang.http.errors import install_error_handlers
 from sugang.http.ratelimit import RateLimit
 from sugang.http.shedding import LoadShedding
@@ -89,7 +91,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     secret = settings.secret_key.get_secret_value()
 
     def user_of(token: str) -> int | None:
-        principal = read_token(token, secret, services.clock())
+        principal = read_token(token, secret, services.clock()) if token else None
         return None if principal is None else principal.user_id
 
     rate_limit = RateLimit(settings, services.rate_limiter, services.clock, user_of)
@@ -108,8 +110,13 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     for router in ROUTERS:
         app.include_router(router)
     pages.mount(app)
-    install_error_handlers(app)
+    install_error_handlers(app, authenticated=lambda request: user_of(bearer(request)) is not None)
     app.add_middleware(LoadShedding, limit=settings.max_in_flight, on_shed=SHED_REQUESTS.inc)
+    app.add_middleware(
+        BodyLimit,
+        limit=settings.max_body_bytes,
+        larger={"/api/v1/admin/import/": settings.max_import_bytes},
+    )
     app.add_middleware(
         ObservabilityMiddleware,
         served_by=served_by(settings.node_name, settings.pod_name, socket.gethostname()),

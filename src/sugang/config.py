@@ -90,6 +90,11 @@ class Settings(BaseSettings):
     # Past this many /api requests in flight in one worker, reads are answered 503 with
     # Retry-After at once (enrollments and drops: past twice as many).
     max_in_flight: int = Field(default=100, ge=1)
+    # Request bodies past these sizes are answered 413 before the app reads them (before any
+    # token is checked or any file written): JSON bodies, and the registrar's CSV imports.
+    max_body_bytes: int = Field(default=64 * 1024, ge=1024)
+    max_import_bytes: int = Field(default=20 * 1024 * 1024, ge=1024)
+    max_import_rows: int = Field(default=100_000, ge=1)
 
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)

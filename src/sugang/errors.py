@@ -262,6 +262,13 @@ class RateLimited(SugangError):
     message_ko = "요청이 너무 많습니다. {retry_after}초 후에 다시 시도하세요."
 
 
+class RequestTooLarge(SugangError):
+    code = "REQUEST_TOO_LARGE"
+    status = 413
+    message_en = "The request is too large (at most {limit} bytes here)."
+    message_ko = "요청이 너무 큽니다 (최대 {limit}바이트)."
+
+
 class Unavailable(SugangError):
     code = "SERVICE_UNAVAILABLE"
     status = 503

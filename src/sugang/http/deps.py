@@ -35,6 +35,12 @@ async def preferred_language(accept_language: Annotated[str | None, Header()] = 
     return language_of(accept_language)
 
 
+def bearer(request: Request) -> str:
+    """The bearer token of the request's Authorization header ("" if there is none)."""
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    return token.strip() if scheme.lower() == "bearer" else ""
+
+
 def language_of(accept_language: str | None) -> str:
     """Korean unless the client's first preference is English."""
     first = (accept_language or "").split(",")[0].strip().lower()

@@ -6,11 +6,15 @@ the request may not have been applied, and is logged with its traceback.
 """
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from fastapi import FastAPI, Request
+from fastapi.dependencies.models import Dependant
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi.routing import APIRoute
+from fastapi.security.base import SecurityBase
 from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from starlette.exceptions import HTTPException
@@ -23,9 +27,11 @@ from sugang.errors import (
     NotAuthenticated,
     NotFound,
     RateLimited,
+    RequestTooLarge,
     SugangError,
     Unavailable,
 )
+from sugang.http.body_limit import BodyTooLarge
 from sugang.http.deps import language_of
 
 log = logging.getLogger("sugang")
@@ -46,7 +52,23 @@ def _is_check_violation(error: IntegrityError) -> bool:
     return sqlstate == "23514" or "CHECK constraint failed" in str(error.orig)
 
 
-def install_error_handlers(app: FastAPI) -> None:
+def _needs_login(request: Request) -> bool:
+    """The matched route depends on a security scheme (the bearer token) somewhere."""
+    route = request.scope.get("route")
+
+    def secured(dependant: Dependant) -> bool:
+        return any(isinstance(d.call, SecurityBase) or secured(d) for d in dependant.dependencies)
+
+    return isinstance(route, APIRoute) and secured(route.dependant)
+
+
+def install_error_handlers(
+    app: FastAPI, authenticated: Callable[[Request], bool] = lambda request: True
+) -> None:
+    """`authenticated` tells whether a request carries a valid token: a request to a route
+    that needs one and does not is answered 401 whatever else is wrong with it (FastAPI
+    parses a JSON body before it checks the token)."""
+
     @app.exception_handler(SugangError)
     async def refused(request: Request, error: SugangError) -> JSONResponse:
         headers = {"WWW-Authenticate": "Bearer"} if isinstance(error, NotAuthenticated) else None
@@ -58,6 +80,8 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def invalid(request: Request, error: RequestValidationError) -> JSONResponse:
+        if _needs_login(request) and not authenticated(request):
+            return _answer(request, NotAuthenticated(), {"WWW-Authenticate": "Bearer"})
         problems = [
             {"loc": [str(p) for p in e.get("loc", ())], "msg": str(e.get("msg", ""))}
             for e in error.errors()
@@ -69,6 +93,10 @@ def install_error_handlers(app: FastAPI) -> None:
     async def http_error(request: Request, error: HTTPException) -> JSONResponse:
         if error.status_code == 404:
             return _answer(request, NotFound(what="page", what_ko="페이지"))
+        if isinstance(error, BodyTooLarge):
+            return _answer(request, RequestTooLarge(limit=error.limit))
+        if error.status_code == 400 and _needs_login(request) and not authenticated(request):
+            return _answer(request, NotAuthenticated(), {"WWW-Authenticate": "Bearer"})
         code = _HTTP_CODES.get(error.status_code, f"HTTP_{error.status_code}")
         body: dict[str, Any] = {
             "code": code,

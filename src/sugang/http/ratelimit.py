@@ -18,6 +18,7 @@ from sugang.clock import Clock
 from sugang.config import RedisTarget, Settings
 from sugang.db.redis import redis_client
 from sugang.errors import RateLimited
+from sugang.http.deps import bearer
 
 
 @dataclass(frozen=True)
@@ -116,9 +117,8 @@ class RateLimit:
         client = request.client.host if request.client else "unknown"
         ip_bucket = Bucket(settings.rate_limit_ip_per_second, settings.rate_limit_ip_burst)
         checks = [(f"ip:{client}", ip_bucket)]
-        authorization = request.headers.get("authorization", "")
-        if authorization.lower().startswith("bearer "):
-            user_id = self.user_of(authorization[7:])
+        if token := bearer(request):
+            user_id = self.user_of(token)
             if user_id is not None:
                 user_bucket = Bucket(
                     settings.rate_limit_student_per_second, settings.rate_limit_student_burst

@@ -2,13 +2,14 @@
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, UploadFile
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
+from starlette.datastructures import UploadFile
 
 from sugang.auth.deps import Admin, Staff
 from sugang.catalog.schemas import SectionOut
 from sugang.errors import InvalidRequest
-from sugang.http.deps import MAX_ID, IdPath, SectionIdPath
+from sugang.http.deps import MAX_ID, IdPath, SectionIdPath, SettingsDep
 from sugang.registrar import rosters
 from sugang.registrar.deps import Registrar
 from sugang.registrar.imports.rows import ImportKind, decode_csv
@@ -16,19 +17,41 @@ from sugang.registrar.schemas import AuditOut, ImportOut, Roster
 
 router = APIRouter(prefix="/api/v1", tags=["registrar"])
 
-MAX_UPLOAD_BYTES = 20 * 1024 * 1024
+# The form is read in the handler, once the caller is known to be a registrar: declared as a
+# parameter, FastAPI would parse it (into temporary files) before checking the token.
+_CSV_FORM = {
+    "required": True,
+    "content": {
+        "multipart/form-data": {
+            "schema": {
+                "type": "object",
+                "properties": {
+                    "file": {"type": "string", "contentMediaType": "text/csv", "title": "File"}
+                },
+                "required": ["file"],
+            }
+        }
+    },
+}
 
 
-@router.post("/admin/import/{kind}", response_model=ImportOut)
+@router.post(
+    "/admin/import/{kind}", response_model=ImportOut, openapi_extra={"requestBody": _CSV_FORM}
+)
 async def import_file(
-    kind: ImportKind, file: UploadFile, user: Admin, registrar: Registrar
+    kind: ImportKind, request: Request, user: Admin, registrar: Registrar, settings: SettingsDep
 ) -> ImportOut:
-    """Import `departments`, `catalog` or `students` from CSV. All rows or none: on any bad
-    row the answer is 422 IMPORT_INVALID with every row's errors, and nothing is written."""
-    data = await file.read(MAX_UPLOAD_BYTES + 1)
-    if len(data) > MAX_UPLOAD_BYTES:
-        raise InvalidRequest(reason=f"the file is larger than {MAX_UPLOAD_BYTES} bytes")
-    report = await registrar.import_csv(kind, decode_csv(data), user.user_id)
+    """Import `departments`, `catalog` or `students` from CSV (the form field `file`, at most
+    SUGANG_MAX_IMPORT_BYTES and SUGANG_MAX_IMPORT_ROWS). All rows or none: on any bad row the
+    answer is 422 IMPORT_INVALID with every row's errors, and nothing is written."""
+    async with request.form(max_files=1, max_fields=5) as form:
+        file = form.get("file")
+        if not isinstance(file, UploadFile):
+            raise InvalidRequest(reason="the CSV file goes in the form field `file`")
+        text = decode_csv(await file.read())
+    if text.count("\n") > settings.max_import_rows:
+        raise InvalidRequest(reason=f"the file has more than {settings.max_import_rows} rows")
+    report = await registrar.import_csv(kind, text, user.user_id)
     return ImportOut(**report.as_dict())
 
 
