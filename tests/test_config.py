@@ -16,6 +16,40 @@ def test_production_refuses_a_short_secret() -> None:
         Settings(environment="production", secret_key="short")  # type: ignore[arg-type]
 
 
+SECRET = "a-private-random-value-of-32-chars-or-more"
+
+
+@pytest.mark.parametrize(
+    ("memory_kib", "time_cost", "allowed"),
+    [
+        (19 * 1024, 2, True),  # the default, OWASP's first pair
+        (9 * 1024, 4, True),  # an equal-cost pair
+        (46 * 1024, 1, True),
+        (8 * 1024, 2, False),  # the old default
+        (19 * 1024, 1, False),
+        (7 * 1024, 4, False),
+    ],
+)
+def test_production_refuses_passwords_hashed_under_owasps_minimum(
+    memory_kib: int, time_cost: int, allowed: bool
+) -> None:
+    def build() -> Settings:
+        return Settings(
+            environment="production",
+            secret_key=SECRET,  # type: ignore[arg-type]
+            password_memory_kib=memory_kib,
+            password_time_cost=time_cost,
+        )
+
+    if allowed:
+        build()
+    else:
+        with pytest.raises(ValidationError, match="OWASP"):
+            build()
+    # outside production (tests, a laptop) any cost is allowed
+    Settings(environment="test", password_memory_kib=memory_kib, password_time_cost=time_cost)
+
+
 def test_local_default_is_embedded_sqlite(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in ("SUGANG_DATABASE_URL", "SUGANG_ENVIRONMENT"):
         monkeypatch.delenv(name, raising=False)

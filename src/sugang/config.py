@@ -31,7 +31,9 @@ class Settings(BaseSettings):
     secret_key: SecretStr = SecretStr(INSECURE_DEV_SECRET)
     access_token_minutes: int = Field(default=120, ge=1, le=24 * 60)
     # argon2id cost (see sugang.auth.passwords for why the default is what it is)
-    password_memory_kib: int = Field(default=8 * 1024, ge=1024, le=1024 * 1024)
+    # argon2id: OWASP's minimum (19 MiB, t=2) by default; production refuses anything under
+    # OWASP's equal-cost pairs (OWASP_ARGON2ID_MINIMUMS).
+    password_memory_kib: int = Field(default=19 * 1024, ge=1024, le=1024 * 1024)
     password_time_cost: int = Field(default=2, ge=1, le=20)
 
     db_pool_size: int = Field(default=20, ge=1)
@@ -130,7 +132,29 @@ class Settings(BaseSettings):
             )
         if self.environment == "production" and len(self.secret_key.get_secret_value()) < 32:
             raise ValueError("SUGANG_SECRET_KEY must be at least 32 characters in production")
+        if self.environment == "production" and not meets_owasp_minimum(
+            self.password_memory_kib, self.password_time_cost
+        ):
+            pairs = ", ".join(f"{m // 1024} MiB with t={t}" for m, t in OWASP_ARGON2ID_MINIMUMS)
+            raise ValueError(
+                "SUGANG_PASSWORD_MEMORY_KIB and SUGANG_PASSWORD_TIME_COST are under OWASP's"
+                f" argon2id minimum in production: at least one of {pairs}"
+            )
         return self
+
+
+# OWASP Password Storage Cheat Sheet: argon2id (memory KiB, iterations), p=1, of equal cost.
+OWASP_ARGON2ID_MINIMUMS = (
+    (46 * 1024, 1),
+    (19 * 1024, 2),
+    (12 * 1024, 3),
+    (9 * 1024, 4),
+    (7 * 1024, 5),
+)
+
+
+def meets_owasp_minimum(memory_kib: int, time_cost: int) -> bool:
+    return any(memory_kib >= m and time_cost >= t for m, t in OWASP_ARGON2ID_MINIMUMS)
 
 
 def _host_port(address: str) -> tuple[str, int]:

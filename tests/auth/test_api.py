@@ -92,11 +92,11 @@ async def test_me_describes_the_student(client: httpx.AsyncClient, factory: Fact
     )
 
 
-async def test_login_replaces_a_hash_made_with_older_parameters(
+async def test_login_replaces_a_hash_made_with_weaker_parameters(
     client: httpx.AsyncClient, factory: Factory
 ) -> None:
     student = await factory.student(number="20270005")
-    old = PasswordHasher(time_cost=2, memory_cost=19 * 1024, parallelism=1).hash(PASSWORD)
+    old = PasswordHasher(time_cost=2, memory_cost=8 * 1024, parallelism=1).hash(PASSWORD)
     async with factory.db.transaction() as conn:
         await conn.execute(
             text("UPDATE users SET password_hash = :h WHERE id = :id"), {"h": old, "id": student}
@@ -112,3 +112,23 @@ async def test_login_replaces_a_hash_made_with_older_parameters(
     configured = f"m={settings.password_memory_kib},t={settings.password_time_cost},p=1"
     assert current != old and configured in current
     await login(client, "20270005")  # and the new hash verifies
+
+
+async def test_login_never_replaces_a_stronger_hash(
+    client: httpx.AsyncClient, factory: Factory
+) -> None:
+    student = await factory.student(number="20270006")
+    stronger = PasswordHasher(time_cost=3, memory_cost=20 * 1024, parallelism=1).hash(PASSWORD)
+    async with factory.db.transaction() as conn:
+        await conn.execute(
+            text("UPDATE users SET password_hash = :h WHERE id = :id"),
+            {"h": stronger, "id": student},
+        )
+
+    await login(client, "20270006")
+
+    async with factory.db.transaction(write=False) as conn:
+        current = await conn.scalar(
+            text("SELECT password_hash FROM users WHERE id = :id"), {"id": student}
+        )
+    assert current == stronger  # a rehash with the configured (weaker) cost would downgrade it

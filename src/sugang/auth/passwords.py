@@ -1,12 +1,10 @@
 """Password hashing with argon2id, run in a worker thread so the event loop keeps serving.
 
-Parameters (SUGANG_PASSWORD_MEMORY_KIB, SUGANG_PASSWORD_TIME_COST): by default 8 MiB, t=2,
-p=1, about 9 ms per verification on the 2-core benchmark machine, so that 2 workers log in
-over 100 students a second at the opening minute. That is below OWASP's argon2id minimum
-(19 MiB with t=2, or an equal-cost set: about 20 ms here, which caps logins near 70/s on
-two cores shared with the database); a deployment with more cores can raise them, and
-docs/architecture.md says what the lower cost gives up. Hashes carry their parameters:
-login rehashes a hash made with other parameters, so changing them needs no migration.
+Parameters (SUGANG_PASSWORD_MEMORY_KIB, SUGANG_PASSWORD_TIME_COST): by default OWASP's
+minimum, 19 MiB with t=2, p=1 (production refuses less than one of OWASP's equal-cost
+pairs). Hashes carry their parameters: login rehashes a hash made with weaker parameters
+than the configured ones, never a stronger one, so raising them needs no migration and
+lowering them weakens no stored hash.
 """
 
 import asyncio
@@ -15,7 +13,7 @@ from weakref import WeakKeyDictionary
 
 import anyio
 import anyio.to_thread
-from argon2 import PasswordHasher
+from argon2 import PasswordHasher, extract_parameters
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
 from sugang.config import get_settings
@@ -73,7 +71,12 @@ async def verify_password(password_hash: str | None, password: str) -> bool:
 
 
 def needs_rehash(password_hash: str) -> bool:
+    """Only upward: the stored hash costs less (memory × iterations) than the configured
+    parameters would, or is not argon2id."""
+    hasher = _hasher()
     try:
-        return _hasher().check_needs_rehash(password_hash)
+        stored = extract_parameters(password_hash)
     except InvalidHashError:
         return False
+    configured = hasher.memory_cost * hasher.time_cost
+    return stored.type != hasher.type or stored.memory_cost * stored.time_cost < configured
