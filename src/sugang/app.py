@@ -23,6 +23,7 @@ from sugang.http.body_limit import BodyLimit
 from sugang.http.deps import bearer
 from sugang.http.errors import install_error_handlers
 from sugang.http.ratelimit import RateLimit
+from sugang.http.security_headers import SecurityHeaders
 from sugang.http.shedding import LoadShedding
 from sugang.observability.metrics import (
     SHED_REQUESTS,
@@ -101,6 +102,9 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         summary="Course registration (수강신청) that stays correct under a registration rush",
         lifespan=lifespan,
         dependencies=[Depends(rate_limit)],
+        docs_url="/docs" if settings.api_docs_enabled else None,
+        redoc_url="/redoc" if settings.api_docs_enabled else None,
+        openapi_url="/openapi.json" if settings.api_docs_enabled else None,
     )
     app.state.services = services
     services.enrollment.metrics = EnrollmentMetrics()
@@ -112,6 +116,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     pages.mount(app)
     install_error_handlers(app, authenticated=lambda request: user_of(bearer(request)) is not None)
     app.add_middleware(LoadShedding, limit=settings.max_in_flight, on_shed=SHED_REQUESTS.inc)
+    app.add_middleware(SecurityHeaders)
     app.add_middleware(
         BodyLimit,
         limit=settings.max_body_bytes,

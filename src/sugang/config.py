@@ -92,6 +92,8 @@ class Settings(BaseSettings):
     # Past this many /api requests in flight in one worker, reads are answered 503 with
     # Retry-After at once (enrollments and drops: past twice as many).
     max_in_flight: int = Field(default=100, ge=1)
+    # /docs, /redoc and /openapi.json: served unless in production (unless set).
+    api_docs: bool | None = None
     # Request bodies past these sizes are answered 413 before the app reads them (before any
     # token is checked or any file written): JSON bodies, and the registrar's CSV imports.
     max_body_bytes: int = Field(default=64 * 1024, ge=1024)
@@ -101,6 +103,10 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
     workers: int = Field(default=1, ge=1)
+
+    @property
+    def api_docs_enabled(self) -> bool:
+        return self.api_docs if self.api_docs is not None else self.environment != "production"
 
     @property
     def is_sqlite(self) -> bool:
