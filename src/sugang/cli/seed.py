@@ -30,6 +30,14 @@ def seed(
     rush_mode: Annotated[
         bool, typer.Option("--rush-mode", help="synthetic: the term needs the waiting room")
     ] = False,
+    allow_production: Annotated[
+        bool,
+        typer.Option(
+            "--allow-production",
+            help="synthetic: seed even with SUGANG_ENVIRONMENT=production (a rehearsal on the"
+            " cluster's database: thousands of students with one known password)",
+        ),
+    ] = False,
 ) -> None:
     """Load demo data, or a deterministic synthetic term for tests and benchmarks."""
     if demo == (students is not None):
@@ -47,7 +55,13 @@ def seed(
         errors.print(str(error))
         raise typer.Exit(2) from None
 
-    async def work(services: Services) -> SyntheticTerm:
+    async def work(services: Services) -> SyntheticTerm | None:
+        if services.settings.environment == "production" and not allow_production:
+            errors.print(
+                "refusing to create synthetic students with a known password in production;"
+                " --allow-production if this is a rehearsal on purpose"
+            )
+            return None
         async with services.db.transaction() as conn:
             term = await seed_synthetic(
                 conn, spec, services.clock, progress=lambda step: errors.print(f"… {step}")
@@ -62,12 +76,19 @@ def seed(
     except ValueError as error:  # the seed's term exists with another shape
         errors.print(str(error))
         raise typer.Exit(2) from None
+    if term is None:
+        raise typer.Exit(2)
     if credentials_out is not None:
         write_credentials(credentials_out, term)
-    summary = term.as_dict()
+    admin = SyntheticSpec(students=1, courses=1, hot=0, seed=seed).admin_username
+    summary = term.as_dict() | {"admin_username": admin, "admin_password": term.admin_password}
     if as_json:
         console.print_json(json.dumps(summary))
     else:
+        console.print(
+            f"registrar account [bold]{admin}[/bold], password [bold]{term.admin_password}"
+            "[/bold] (shown once: every seeding sets a new one)"
+        )
         console.print(
             f"synthetic term [bold]{term.term_code}[/bold] (id {term.term_id}): "
             f"{len(term.student_ids)} students, {len(term.section_ids)} sections, "

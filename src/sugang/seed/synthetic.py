@@ -8,6 +8,7 @@ thousands of distinct passwords would take minutes and test nothing that logging
 
 import csv
 import random
+import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -58,7 +59,8 @@ class SyntheticSpec:
 
     @property
     def admin_username(self) -> str:
-        """A registrar account for the benchmark to steer the waiting room with."""
+        """A registrar account for the benchmark to steer the waiting room with. Its password
+        is random, new at every seeding, and handed back once (SyntheticTerm.admin_password)."""
         return f"synthetic-admin-{self.seed}"
 
     def student_number(self, index: int) -> str:
@@ -77,6 +79,7 @@ class SyntheticTerm:
     hot_section_ids: list[int]
     password: str
     student_numbers: list[str] = field(default_factory=list)
+    admin_password: str = field(default="", repr=False)
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -132,7 +135,7 @@ async def seed_synthetic(
 
     say("creating students")
     student_ids = await _students(conn, spec, now, await _department(conn, spec))
-    await _admin(conn, spec, now)
+    admin_password = await _admin(conn, spec, now)
     section_ids = list(
         (
             await conn.scalars(
@@ -149,6 +152,7 @@ async def seed_synthetic(
         hot_section_ids=section_ids[: spec.hot],
         password=spec.password,
         student_numbers=[spec.student_number(i) for i in range(spec.students)],
+        admin_password=admin_password,
     )
 
 
@@ -327,15 +331,24 @@ async def _students(
     return [existing[n] for n in numbers]
 
 
-async def _admin(conn: AsyncConnection, spec: SyntheticSpec, now: datetime) -> None:
-    if await conn.scalar(select(User.id).where(User.username == spec.admin_username)):
-        return
+async def _admin(conn: AsyncConnection, spec: SyntheticSpec, now: datetime) -> str:
+    """The registrar account with a new random password (never a known one: the seed may
+    run against a real database, docs/k3s.md)."""
+    password = secrets.token_urlsafe(18)
+    password_hash = await hash_password(password)
+    existing = await conn.scalar(select(User.id).where(User.username == spec.admin_username))
+    if existing is not None:
+        await conn.execute(
+            update(User).where(User.id == existing).values(password_hash=password_hash)
+        )
+        return password
     await conn.execute(
         insert(User).values(
             username=spec.admin_username,
             name=f"Synthetic registrar {spec.seed}",
             role="admin",
-            password_hash=await hash_password(spec.password),
+            password_hash=password_hash,
             created_at=now,
         )
     )
+    return password

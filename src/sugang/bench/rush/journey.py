@@ -34,7 +34,7 @@ class Journeys:
 async def configure_room(url: str, term: SyntheticTerm, scenario: RushScenario) -> None:
     spec = SyntheticSpec(students=1, courses=1, hot=0, seed=scenario.seed)
     async with aiohttp.ClientSession(url) as http:
-        form = {"username": spec.admin_username, "password": spec.password}
+        form = {"username": spec.admin_username, "password": term.admin_password}
         async with http.post("/api/v1/auth/token", data=form) as r:
             token = (await r.json())["access_token"]
         body = {
