@@ -92,6 +92,8 @@ class Settings(BaseSettings):
     # Past this many /api requests in flight in one worker, reads are answered 503 with
     # Retry-After at once (enrollments and drops: past twice as many).
     max_in_flight: int = Field(default=100, ge=1)
+    # Live queue pages (server-sent event streams) one student may hold, per worker process.
+    max_streams_per_student: int = Field(default=2, ge=1)
     # /docs, /redoc and /openapi.json: served unless in production (unless set).
     api_docs: bool | None = None
     # Request bodies past these sizes are answered 413 before the app reads them (before any

@@ -262,6 +262,13 @@ class RateLimited(SugangError):
     message_ko = "요청이 너무 많습니다. {retry_after}초 후에 다시 시도하세요."
 
 
+class TooManyStreams(SugangError):
+    code = "TOO_MANY_STREAMS"
+    status = 429
+    message_en = "You already have {limit} live queue pages open; close one first."
+    message_ko = "대기열 화면이 이미 {limit}개 열려 있습니다. 하나를 닫고 다시 시도하세요."
+
+
 class RequestTooLarge(SugangError):
     code = "REQUEST_TOO_LARGE"
     status = 413

@@ -15,8 +15,10 @@ import pytest
 from sugang.app import create_app
 from sugang.clock import FixedClock
 from sugang.runtime import Services
+from sugang.waitingroom import api as waitingroom_api
 from sugang.waitingroom.controller import AimdSettings
 from sugang.waitingroom.redis_room import RedisWaitingRoom
+from sugang.waitingroom.streams import StreamSlots
 from tests.support.factories import Factory, login
 
 REDIS_URL = "redis://127.0.0.1:6379/15"
@@ -363,3 +365,27 @@ async def test_a_ticket_from_before_a_reset_is_void(
     void = await http.get(f"/api/v1/queue/tickets/{ticket['ticket']}", headers=headers)
 
     assert void.status_code == 404 and void.json()["code"] == "TICKET_INVALID"
+
+
+async def test_a_student_holds_at_most_two_live_streams(
+    http: httpx.AsyncClient, factory: Factory, clock: FixedClock
+) -> None:
+    await rush_term(http, factory, rate=100.0)
+    headers = await student(http, factory)
+    me = (await http.get("/api/v1/me", headers=headers)).json()["id"]
+    ticket = (await http.post("/api/v1/queue/tickets", headers=headers)).json()["ticket"]
+    clock.now += timedelta(seconds=1)
+    path = f"/api/v1/queue/tickets/{ticket}/events"
+    slots = waitingroom_api._slots.setdefault(2, StreamSlots(2))
+    assert slots.take(me) and slots.take(me)  # two pages of theirs streaming already
+
+    third = await http.get(path, headers=headers)
+    assert third.status_code == 429 and third.json()["code"] == "TOO_MANY_STREAMS"
+    assert third.json()["detail"] == {"limit": 2}
+
+    slots.give_back(me)  # one of them closed
+    async with http.stream("GET", path, headers=headers) as answer:
+        assert answer.status_code == 200
+        await answer.aread()
+    assert slots.open[me] == 1  # the stream gave its slot back when it ended
+    slots.give_back(me)

@@ -8,13 +8,16 @@ from fastapi import APIRouter, Request
 from fastapi.responses import StreamingResponse
 
 from sugang.auth.deps import CurrentStudent
-from sugang.errors import SugangError
+from sugang.errors import SugangError, TooManyStreams
+from sugang.http.deps import SettingsDep
 from sugang.waitingroom.deps import Queue
 from sugang.waitingroom.schemas import TicketOut
+from sugang.waitingroom.streams import StreamSlots
 
 router = APIRouter(prefix="/api/v1", tags=["waiting room"])
 
 SSE_SECONDS = 15 * 60
+_slots: dict[int, StreamSlots] = {}  # by limit: one set of counts per process
 
 
 @router.post("/queue/tickets", response_model=TicketOut, status_code=201)
@@ -31,23 +34,36 @@ async def ticket_state(ticket: str, student: CurrentStudent, queue: Queue) -> Ti
 
 @router.get("/queue/tickets/{ticket}/events")
 async def ticket_events(
-    ticket: str, request: Request, student: CurrentStudent, queue: Queue
+    ticket: str, request: Request, student: CurrentStudent, queue: Queue, settings: SettingsDep
 ) -> StreamingResponse:
-    """The same as GET, as server-sent events every second until admitted (then it ends)."""
+    """The same as GET, as server-sent events every second until admitted (then it ends).
+    At most SUGANG_MAX_STREAMS_PER_STUDENT open at once per student (429 TOO_MANY_STREAMS)."""
+    limit = settings.max_streams_per_student
+    slots = _slots.setdefault(limit, StreamSlots(limit))
+    if slots.full(student.user_id):
+        raise TooManyStreams(limit=limit)
     first = await queue.ticket(ticket, student.user_id)
 
     async def events() -> AsyncIterator[str]:
+        # The slot is taken once the stream runs (a response never sent holds none).
+        if not slots.take(student.user_id):
+            refusal = TooManyStreams(limit=limit)
+            yield f"event: error\ndata: {json.dumps(refusal.to_body('en'))}\n\n"
+            return
         view = first
-        for _ in range(SSE_SECONDS):
-            yield f"event: place\ndata: {view.model_dump_json()}\n\n"
-            if view.admitted or await request.is_disconnected():
-                return
-            await asyncio.sleep(1)
-            try:
-                view = await queue.ticket(ticket, student.user_id)
-            except SugangError as refusal:
-                yield f"event: error\ndata: {json.dumps(refusal.to_body('en'))}\n\n"
-                return
+        try:
+            for _ in range(SSE_SECONDS):
+                yield f"event: place\ndata: {view.model_dump_json()}\n\n"
+                if view.admitted or await request.is_disconnected():
+                    return
+                await asyncio.sleep(1)
+                try:
+                    view = await queue.ticket(ticket, student.user_id)
+                except SugangError as refusal:
+                    yield f"event: error\ndata: {json.dumps(refusal.to_body('en'))}\n\n"
+                    return
+        finally:
+            slots.give_back(student.user_id)
 
     headers = {"Cache-Control": "no-store", "X-Accel-Buffering": "no"}
     return StreamingResponse(events(), media_type="text/event-stream", headers=headers)
