@@ -13,6 +13,7 @@ import httpx
 import pytest
 
 from sugang.observability.logs import ConsoleFormatter, chosen_format, request_id
+from tests.support.factories import Factory, student_client
 from tests.support.server import STOPPED, start_server, stop
 
 
@@ -31,6 +32,7 @@ def test_logs_are_json_lines_carrying_the_request_id(demo_db: str, tmp_path: Pat
     mine = [line for line in lines if line.get("request_id") == "find-me-42"]
     assert mine and mine[0]["logger"] == "sugang.access" and mine[0]["status"] == 200
     assert mine[0]["route"] == "/api/v1/terms/current"
+    assert mine[0]["client"] == "127.0.0.1" and "user_id" not in mine[0]
 
 
 def record(message: str, **extra: object) -> logging.LogRecord:
@@ -99,3 +101,15 @@ def _drain(fd: int, into: list[bytes]) -> None:
         if not chunk:
             return
         into.append(chunk)
+
+
+async def test_the_access_log_names_the_client_and_the_user(
+    client: httpx.AsyncClient, factory: Factory, caplog: pytest.LogCaptureFixture
+) -> None:
+    user, headers = await student_client(client, factory)
+    with caplog.at_level(logging.INFO, logger="sugang.access"):
+        await client.get("/api/v1/me", headers=headers)
+        await client.get("/api/v1/me")
+    known, anonymous = [r for r in caplog.records if r.name == "sugang.access"][-2:]
+    assert known.__dict__["user_id"] == user and known.__dict__["client"] == "127.0.0.1"
+    assert "user_id" not in anonymous.__dict__ and anonymous.__dict__["status"] == 401

@@ -12,9 +12,9 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from sugang.errors import Unavailable
 from sugang.http.deps import language_of
+from sugang.scope_keys import SHED
 
 RETRY_AFTER_SECONDS = 1
-SHED = "sugang.shed"  # marks the ASGI scope of a refused request, for the metrics and logs
 _ENROLLMENT_WRITES = ("POST", "DELETE")
 
 

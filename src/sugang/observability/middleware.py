@@ -13,9 +13,9 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from sugang.observability.logs import request_id
 from sugang.observability.metrics import HTTP_IN_FLIGHT, HTTP_LATENCY, HTTP_REQUESTS
+from sugang.scope_keys import SHED, USER_ID
 
 access = logging.getLogger("sugang.access")
-SHED = "sugang.shed"  # set in the ASGI scope of a request the load shedding refused
 _SAFE_ID = re.compile(r"^[A-Za-z0-9._\-]{1,128}$")
 # Request ids: a random prefix, the process id and a counter (uuid4 per request cost 4% of a
 # worker's CPU at the rush).
@@ -86,7 +86,10 @@ class ObservabilityMiddleware:
                         "route": template,
                         "status": status,
                         "duration_ms": round(seconds * 1000, 2),
-                    },
+                        # after uvicorn's proxy headers: the client, as far as trusted proxies say
+                        "client": (scope.get("client") or ("-",))[0],
+                    }
+                    | ({"user_id": scope[USER_ID]} if USER_ID in scope else {}),
                 )
             request_id.reset(token)
 
