@@ -1,5 +1,8 @@
 """Logging in, bearer tokens and who may call what."""
 
+import json
+from typing import Any
+
 import httpx
 import jwt
 from argon2 import PasswordHasher
@@ -132,3 +135,46 @@ async def test_login_never_replaces_a_stronger_hash(
             text("SELECT password_hash FROM users WHERE id = :id"), {"id": student}
         )
     assert current == stronger  # a rehash with the configured (weaker) cost would downgrade it
+
+
+async def audit_rows(factory: Factory, action: str) -> list[Any]:
+    async with factory.db.transaction(write=False) as conn:
+        rows = await conn.execute(
+            text("SELECT actor_id, outcome, detail FROM audit_log WHERE action = :a ORDER BY id"),
+            {"a": action},
+        )
+        return [(r.actor_id, r.outcome, _json(r.detail)) for r in rows]
+
+
+def _json(value: Any) -> Any:
+    return json.loads(value) if isinstance(value, str) else value
+
+
+async def test_every_login_is_audited_with_the_client_address(
+    client: httpx.AsyncClient, factory: Factory
+) -> None:
+    student = await factory.student(number="20270007")
+    await login(client, "20270007")
+    wrong = {"username": "20270007", "password": "not-the-password"}
+    assert (await client.post("/api/v1/auth/token", data=wrong)).status_code == 401
+    nobody = {"username": "no-such-user", "password": "guess"}
+    assert (await client.post("/api/v1/auth/token", data=nobody)).status_code == 401
+
+    client_address = "127.0.0.1"  # httpx's ASGI transport
+    assert await audit_rows(factory, "login") == [
+        (student, "ok", {"username": "20270007", "client": client_address}),
+        (student, "refused", {"username": "20270007", "client": client_address}),
+        (None, "refused", {"username": "no-such-user", "client": client_address}),
+    ]
+
+
+async def test_creating_a_staff_account_is_audited_with_its_creator(
+    client: httpx.AsyncClient, factory: Factory
+) -> None:
+    headers = await login(client, await factory.staff(username="registrar-1"))
+    registrar = (await client.get("/api/v1/me", headers=headers)).json()["id"]
+    body = {"username": "prof-kim", "name": "Kim", "role": "professor", "password": "x" * 12}
+    made = await client.post("/api/v1/admin/users", json=body, headers=headers)
+    assert made.status_code == 201, made.text
+    detail = {"user_id": made.json()["id"], "username": "prof-kim", "role": "professor"}
+    assert await audit_rows(factory, "create_staff") == [(registrar, "ok", detail)]

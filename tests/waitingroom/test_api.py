@@ -190,8 +190,9 @@ async def test_registrar_sees_depth_and_every_change_is_audited(
         "adaptive",
     )
     audit = (await http.get("/api/v1/admin/audit", headers=admin)).json()
-    assert [e["action"] for e in audit][:2] == ["waiting_room", "waiting_room"]
-    assert audit[0]["detail"] == {"term_id": term, "paused": True, "mode": "adaptive"}
+    changes = [e for e in audit if e["action"] == "waiting_room"]  # logins are audited too
+    assert len(changes) >= 2
+    assert changes[0]["detail"] == {"term_id": term, "paused": True, "mode": "adaptive"}
 
 
 @pytest.mark.slow  # runs a load of deliberately slow requests

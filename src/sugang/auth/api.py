@@ -2,7 +2,7 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Request
 from fastapi.security import OAuth2PasswordRequestForm
 
 from sugang.auth.deps import Auth, CurrentUser
@@ -12,9 +12,12 @@ router = APIRouter(prefix="/api/v1", tags=["auth"])
 
 
 @router.post("/auth/token", response_model=TokenOut)
-async def login(form: Annotated[OAuth2PasswordRequestForm, Depends()], auth: Auth) -> TokenOut:
+async def login(
+    form: Annotated[OAuth2PasswordRequestForm, Depends()], auth: Auth, request: Request
+) -> TokenOut:
     """Log in with the student number (or staff user name) and password."""
-    issued = await auth.login(form.username, form.password)
+    client = request.client.host if request.client else None
+    issued = await auth.login(form.username, form.password, client)
     return TokenOut(
         access_token=issued.access_token,
         expires_in=issued.expires_in,

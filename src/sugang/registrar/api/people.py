@@ -50,6 +50,6 @@ async def delete_student(student_id: IdPath, user: Admin, registrar: Registrar) 
 
 
 @router.post("/users", response_model=StaffOut, status_code=201)
-async def create_staff(body: StaffIn, _: Admin, auth: Auth) -> StaffOut:
+async def create_staff(body: StaffIn, user: Admin, auth: Auth) -> StaffOut:
     """Create a professor or registrar (admin) account."""
-    return await auth.create_staff(body)
+    return await auth.create_staff(body, user.user_id)
