@@ -9,6 +9,7 @@ from sugang.auth import signing
 Role = Literal["student", "professor", "admin"]
 ROLES: tuple[Role, ...] = ("student", "professor", "admin")
 AUDIENCE = "sugang"
+CLOCK_SKEW_SECONDS = 60  # a token issued (or valid from) further in the future is refused
 
 
 @dataclass(frozen=True)
@@ -37,8 +38,14 @@ def read_token(token: str, secret: str, now: datetime) -> Principal | None:
         return None
     try:
         role, expires = claims["role"], int(claims["exp"])
+        starts = max(int(claims.get("iat", 0)), int(claims.get("nbf", 0)))
         if role not in ROLES or expires <= now.timestamp():
             return None
-        return Principal(int(claims["sub"]), str(claims.get("name", "")), role)
+        if starts > now.timestamp() + CLOCK_SKEW_SECONDS:
+            return None
+        subject = str(claims["sub"])
+        if not (subject.isascii() and subject.isdigit()):  # "1.5", "-1", "١" or junk
+            return None
+        return Principal(int(subject), str(claims.get("name", "")), role)
     except (ValueError, TypeError):
         return None
