@@ -146,12 +146,15 @@ def test_the_members_elect_replicate_fail_over_and_rejoin(pods: list[Pod], tmp_p
     first, *others = pods
 
     def settled() -> bool:
-        view = sentinel_view(first.node.address, "sugang")
-        return bool(
+        # every sentinel, not one: a sentinel learns the replicas from the primary's INFO
+        # (every 10 s), and one elected leader that never saw them finds "no good slave"
+        views = [sentinel_view(pod.node.address, "sugang") for pod in pods]
+        return all(
             view
             and view["ip"] == first.node.address
             and int(view["num-slaves"]) == 2
             and int(view["num-other-sentinels"]) == 2
+            for view in views
         )
 
     wait_until(settled, 30, "a new group: the first primary, two replicas, 3 sentinels", logs)
