@@ -95,22 +95,31 @@ async def test_me_describes_the_student(client: httpx.AsyncClient, factory: Fact
     )
 
 
+async def stored_hash(factory: Factory, user_id: int, replace_with: str | None = None) -> str:
+    """The user's password hash (replaced first, if asked)."""
+    async with factory.db.transaction() as conn:
+        if replace_with is not None:
+            await conn.execute(
+                text("UPDATE users SET password_hash = :h WHERE id = :id"),
+                {"h": replace_with, "id": user_id},
+            )
+        return str(
+            await conn.scalar(
+                text("SELECT password_hash FROM users WHERE id = :id"), {"id": user_id}
+            )
+        )
+
+
 async def test_login_replaces_a_hash_made_with_weaker_parameters(
     client: httpx.AsyncClient, factory: Factory
 ) -> None:
     student = await factory.student(number="20270005")
     old = PasswordHasher(time_cost=2, memory_cost=8 * 1024, parallelism=1).hash(PASSWORD)
-    async with factory.db.transaction() as conn:
-        await conn.execute(
-            text("UPDATE users SET password_hash = :h WHERE id = :id"), {"h": old, "id": student}
-        )
+    await stored_hash(factory, student, replace_with=old)
 
     await login(client, "20270005")
 
-    async with factory.db.transaction(write=False) as conn:
-        current = await conn.scalar(
-            text("SELECT password_hash FROM users WHERE id = :id"), {"id": student}
-        )
+    current = await stored_hash(factory, student)
     settings = get_settings()
     configured = f"m={settings.password_memory_kib},t={settings.password_time_cost},p=1"
     assert current != old and configured in current
@@ -122,19 +131,12 @@ async def test_login_never_replaces_a_stronger_hash(
 ) -> None:
     student = await factory.student(number="20270006")
     stronger = PasswordHasher(time_cost=3, memory_cost=20 * 1024, parallelism=1).hash(PASSWORD)
-    async with factory.db.transaction() as conn:
-        await conn.execute(
-            text("UPDATE users SET password_hash = :h WHERE id = :id"),
-            {"h": stronger, "id": student},
-        )
+    await stored_hash(factory, student, replace_with=stronger)
 
     await login(client, "20270006")
 
-    async with factory.db.transaction(write=False) as conn:
-        current = await conn.scalar(
-            text("SELECT password_hash FROM users WHERE id = :id"), {"id": student}
-        )
-    assert current == stronger  # a rehash with the configured (weaker) cost would downgrade it
+    # a rehash with the configured (weaker) cost would downgrade it
+    assert await stored_hash(factory, student) == stronger
 
 
 async def audit_rows(factory: Factory, action: str) -> list[Any]:
