@@ -11,6 +11,7 @@ from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from sugang.errors import RequestTooLarge
+from sugang.http.asgi import header, send_json
 from sugang.http.deps import language_of
 
 
@@ -37,7 +38,7 @@ class BodyLimit:
             await self.app(scope, receive, send)
             return
         limit = self.limit_for(scope.get("path", ""))
-        declared = _header(scope, b"content-length")
+        declared = header(scope, b"content-length")
         if declared is not None and (not declared.isdigit() or int(declared) > limit):
             await _refuse(scope, send, limit)
             return
@@ -66,22 +67,7 @@ class BodyLimit:
             await _refuse(scope, send, limit)
 
 
-def _header(scope: Scope, name: bytes) -> str | None:
-    return next((v.decode("latin-1") for k, v in scope["headers"] if k == name), None)
-
-
 async def _refuse(scope: Scope, send: Send, limit: int) -> None:
-    body = RequestTooLarge(limit=limit).to_body(language_of(_header(scope, b"accept-language")))
+    body = RequestTooLarge(limit=limit).to_body(language_of(header(scope, b"accept-language")))
     payload = json.dumps(body, ensure_ascii=False).encode()
-    await send(
-        {
-            "type": "http.response.start",
-            "status": 413,
-            "headers": [
-                (b"content-type", b"application/json"),
-                (b"content-length", str(len(payload)).encode()),
-                (b"connection", b"close"),
-            ],
-        }
-    )
-    await send({"type": "http.response.body", "body": payload})
+    await send_json(send, 413, payload, [(b"connection", b"close")])

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from sugang.errors import Unavailable
+from sugang.http.asgi import header, send_json
 from sugang.http.deps import language_of
 from sugang.scope_keys import SHED
 
@@ -56,15 +57,9 @@ class LoadShedding:
         return self.limit
 
     async def _refuse(self, scope: Scope, send: Send) -> None:
-        accept_language = next(
-            (v.decode("latin-1") for k, v in scope["headers"] if k == b"accept-language"), None
-        )
-        body = _ANSWERS[language_of(accept_language)]
-        headers = [
-            (b"content-type", b"application/json"),
+        body = _ANSWERS[language_of(header(scope, b"accept-language"))]
+        extra = [
             (b"retry-after", str(RETRY_AFTER_SECONDS).encode()),
             (b"cache-control", b"no-store"),
-            (b"content-length", str(len(body)).encode()),
         ]
-        await send({"type": "http.response.start", "status": 503, "headers": headers})
-        await send({"type": "http.response.body", "body": body})
+        await send_json(send, 503, body, extra)
