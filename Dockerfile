@@ -34,6 +34,6 @@ RUN groupadd --system --gid 10001 sugang \
 RUN --mount=type=bind,from=wheels,source=/wheels,target=/wheels \
     pip install --no-cache-dir --no-index /wheels/*.whl
 USER 10001:10001
-EXPOSE 8000 8001
+EXPOSE 8000 8001 8002
 ENTRYPOINT ["sugang"]
 CMD ["serve"]

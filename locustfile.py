@@ -2,7 +2,7 @@
 Locust's distributed mode:
 
     sugang seed --students 5000 --courses 200 --hot 10 --credentials-out credentials.csv --rush-mode
-    SUGANG_CREDENTIALS=credentials.csv locust --host http://sugang.example:30080
+    SUGANG_CREDENTIALS=credentials.csv locust --host https://sugang.example
     # distributed: locust --master …  and on other machines: locust --worker --master-host …
 
 Each simulated student logs in once, takes a ticket, waits until the waiting room admits them

@@ -88,6 +88,7 @@ export interface RequestOptions {
   /** A write the server makes idempotent (enroll, drop): it carries an Idempotency-Key, so
    * it can be sent again after a brief failure and still act once. */
   idempotent?: boolean;
+  headers?: Record<string, string>;
 }
 
 /** Tries after the first, for a read or an idempotent write, after a brief failure. */
@@ -134,7 +135,7 @@ async function send(
   idempotencyKey: string | undefined,
 ): Promise<Response> {
   await takeToken();
-  const headers: Record<string, string> = { "Accept-Language": lang() };
+  const headers: Record<string, string> = { "Accept-Language": lang(), ...options.headers };
   if (idempotencyKey) headers["Idempotency-Key"] = idempotencyKey;
   const current = session.get();
   if (current) headers.Authorization = `Bearer ${current.token}`;

@@ -21,7 +21,8 @@ from sugang.config import Settings, get_settings
 from sugang.enrollment import api as enrollment_api
 from sugang.http.body_limit import BodyLimit
 from sugang.http.deps import bearer
-from sugang.http.errors import install_error_handlers
+from sugang.http.errors import REFUSALS, install_error_handlers
+from sugang.http.metrics_port import MetricsPort
 from sugang.http.ratelimit import RateLimit
 from sugang.http.security_headers import SecurityHeaders
 from sugang.http.shedding import LoadShedding
@@ -69,6 +70,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         tasks = [asyncio.create_task(readiness.watch())]
         if owns_services:
             tasks.append(asyncio.create_task(_adapt_forever(services)))
+            tasks.append(asyncio.create_task(_purge_forever(services)))
             await _warm_up(services)
             readiness.drain_on_sigterm()
         health = None
@@ -102,6 +104,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         summary="Course registration (수강신청) that stays correct under a registration rush",
         lifespan=lifespan,
         dependencies=[Depends(rate_limit)],
+        responses=REFUSALS,
         docs_url="/docs" if settings.api_docs_enabled else None,
         redoc_url="/redoc" if settings.api_docs_enabled else None,
         openapi_url="/openapi.json" if settings.api_docs_enabled else None,
@@ -116,6 +119,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     pages.mount(app)
     install_error_handlers(app, authenticated=lambda request: user_of(bearer(request)) is not None)
     app.add_middleware(LoadShedding, limit=settings.max_in_flight, on_shed=SHED_REQUESTS.inc)
+    app.add_middleware(MetricsPort, port=settings.metrics_port)
     app.add_middleware(SecurityHeaders)
     app.add_middleware(
         BodyLimit,
@@ -151,3 +155,16 @@ async def _adapt_forever(services: Services) -> None:
             await services.queue.adapt_rate()
         except Exception:  # a missed step is retried next period; never kill the loop
             log.warning("adaptive admission step failed", exc_info=True)
+
+
+PURGE_PERIOD_SECONDS = 600
+
+
+async def _purge_forever(services: Services) -> None:
+    """Expired idempotency records and old token revocations, deleted every ten minutes."""
+    while True:
+        await asyncio.sleep(PURGE_PERIOD_SECONDS)
+        try:
+            await services.purge_expired()
+        except Exception:  # the next period tries again
+            log.warning("purging expired records failed", exc_info=True)

@@ -1,8 +1,9 @@
 """Typed settings, read from the environment with the prefix SUGANG_."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Annotated, Literal
+from urllib.parse import quote, urlsplit, urlunsplit
 
 from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -16,6 +17,8 @@ class Sentinels:
     addresses: tuple[tuple[str, int], ...]
     master: str
     db: int = 0
+    # requirepass of the master and of the sentinels (the same one, as the kit sets them)
+    password: str | None = field(default=None, repr=False)
 
 
 RedisTarget = str | Sentinels  # a redis:// URL, or Sentinels
@@ -30,6 +33,8 @@ class Settings(BaseSettings):
     database_url: str = "sqlite+aiosqlite:///./sugang.db"
     secret_key: SecretStr = SecretStr(INSECURE_DEV_SECRET)
     access_token_minutes: int = Field(default=120, ge=1, le=24 * 60)
+    # How stale a worker's view of revoked tokens may be (sugang.auth.revocations).
+    revocation_poll_seconds: float = Field(default=1.0, ge=0, le=60)
     # argon2id cost (see sugang.auth.passwords for why the default is what it is)
     # argon2id: OWASP's minimum (19 MiB, t=2) by default; production refuses anything under
     # OWASP's equal-cost pairs (OWASP_ARGON2ID_MINIMUMS).
@@ -58,6 +63,10 @@ class Settings(BaseSettings):
     # A second port where each worker answers /readyz and /healthz from a thread, however busy
     # its event loop is (the kit's readiness probe uses it); off when unset.
     health_port: int | None = Field(default=None, ge=1, le=65535)
+    # A second port of the same workers that answers /metrics and nothing else (and /metrics
+    # is then refused on the main port, so the ingress never exposes it); unset: /metrics on
+    # the main port.
+    metrics_port: int | None = Field(default=None, ge=1, le=65535)
     sqlite_busy_timeout_ms: int = Field(default=30_000, ge=0)
 
     # Which node and pod serve a request (X-Served-By); Kubernetes' downward API sets these.
@@ -79,15 +88,40 @@ class Settings(BaseSettings):
     # is then followed without a restart). Either turns on the Redis waiting room.
     redis_sentinels: Annotated[list[str], NoDecode] = Field(default_factory=list)
     redis_master_name: str = "sugang"
+    # Redis's requirepass, for a URL without one and for the master and the sentinels
+    # behind Sentinel (the kit gives both the same).
+    redis_password: SecretStr | None = None
     waiting_room: Literal["auto", "memory", "redis"] = "auto"
     adaptive_period_seconds: float = Field(default=2.0, gt=0)
 
-    # Token buckets per student and per client address (off unless enabled).
-    rate_limit_enabled: bool = False
+    # Token buckets per student and per client address, and the login throttle (sugang.auth.
+    # throttle): on in production unless turned off, off elsewhere unless turned on.
+    rate_limit_enabled: bool | None = None
     rate_limit_student_per_second: float = Field(default=5.0, gt=0)
     rate_limit_student_burst: int = Field(default=20, ge=1)
     rate_limit_ip_per_second: float = Field(default=100.0, gt=0)  # a PC room shares one address
     rate_limit_ip_burst: int = Field(default=300, ge=1)
+    # Per student: taking a ticket (the same one comes back) and reading its place.
+    rate_limit_ticket_per_second: float = Field(default=0.5, gt=0)
+    rate_limit_ticket_burst: int = Field(default=5, ge=1)
+    rate_limit_poll_per_second: float = Field(default=2.0, gt=0)
+    rate_limit_poll_burst: int = Field(default=10, ge=1)
+    # A challenge before a ticket (sugang.waitingroom.challenge): off, or a proof of work of
+    # this many leading zero bits that the web UI solves.
+    ticket_challenge: Literal["off", "pow"] = "off"
+    ticket_challenge_bits: int = Field(default=16, ge=1, le=28)
+    # Failed logins, counted per address, per account and address, and per account (the last
+    # only for addresses that already failed for that account, so that a flood against an
+    # account never locks its student out on their own phone). Successes count for nothing.
+    login_address_failures_per_minute: float = Field(default=10.0, gt=0)
+    login_address_failures_burst: int = Field(default=30, ge=1)
+    login_pair_failures_per_minute: float = Field(default=2.0, gt=0)
+    login_pair_failures_burst: int = Field(default=5, ge=1)
+    login_account_failures_per_minute: float = Field(default=6.0, gt=0)
+    login_account_failures_burst: int = Field(default=20, ge=1)
+    # Logins waiting for a password-hashing slot in one worker past which a login is answered
+    # 503 with Retry-After instead of waiting longer.
+    max_hash_queue: int = Field(default=32, ge=1)
 
     # Past this many /api requests in flight in one worker, reads are answered 503 with
     # Retry-After at once (enrollments and drops: past twice as many).
@@ -107,6 +141,12 @@ class Settings(BaseSettings):
     workers: int = Field(default=1, ge=1)
 
     @property
+    def rate_limits_on(self) -> bool:
+        if self.rate_limit_enabled is not None:
+            return self.rate_limit_enabled
+        return self.environment == "production"
+
+    @property
     def api_docs_enabled(self) -> bool:
         return self.api_docs if self.api_docs is not None else self.environment != "production"
 
@@ -116,10 +156,14 @@ class Settings(BaseSettings):
 
     @property
     def redis(self) -> RedisTarget | None:
-        """Where Redis is: the sentinels if given, else the URL, else nowhere."""
+        """Where Redis is: the sentinels if given, else the URL, else nowhere; with the
+        password if one is set (a password in the URL itself wins)."""
+        password = self.redis_password.get_secret_value() if self.redis_password else None
         if self.redis_sentinels:
             addresses = tuple(_host_port(a) for a in self.redis_sentinels)
-            return Sentinels(addresses, self.redis_master_name)
+            return Sentinels(addresses, self.redis_master_name, password=password)
+        if self.redis_url and password:
+            return _with_password(self.redis_url, password)
         return self.redis_url
 
     @field_validator("redis_sentinels", mode="before")
@@ -170,6 +214,15 @@ def _host_port(address: str) -> tuple[str, int]:
     if not host or not port.isdigit():
         raise ValueError(f"a sentinel is host:port, not {address!r}")
     return host.strip("[]"), int(port)
+
+
+def _with_password(url: str, password: str) -> str:
+    """redis://host:6379/0 as redis://:<password>@host:6379/0, unless it names one already."""
+    parts = urlsplit(url)
+    if parts.password is not None:
+        return url
+    netloc = f"{parts.username or ''}:{quote(password, safe='')}@{parts.netloc}"
+    return urlunsplit(parts._replace(netloc=netloc))
 
 
 @lru_cache

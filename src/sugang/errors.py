@@ -248,6 +248,20 @@ class BadCredentials(SugangError):
     message_ko = "학번(아이디) 또는 비밀번호가 올바르지 않습니다."
 
 
+class AccountDisabled(SugangError):
+    code = "ACCOUNT_DISABLED"
+    status = 403
+    message_en = "This account is disabled; please contact the registrar's office."
+    message_ko = "사용이 중지된 계정입니다. 학사지원팀에 문의하세요."
+
+
+class CurrentPasswordWrong(SugangError):
+    code = "CURRENT_PASSWORD_WRONG"
+    status = 422
+    message_en = "The current password is wrong; the password was not changed."
+    message_ko = "현재 비밀번호가 올바르지 않아 비밀번호를 바꾸지 않았습니다."
+
+
 class Forbidden(SugangError):
     code = "FORBIDDEN"
     status = 403
@@ -260,6 +274,27 @@ class RateLimited(SugangError):
     status = 429
     message_en = "Too many requests; try again in {retry_after} s."
     message_ko = "요청이 너무 많습니다. {retry_after}초 후에 다시 시도하세요."
+
+
+class LoginThrottled(SugangError):
+    code = "LOGIN_THROTTLED"
+    status = 429
+    message_en = "Too many failed logins; try again in {retry_after} s."
+    message_ko = "로그인 실패가 너무 많습니다. {retry_after}초 후에 다시 시도하세요."
+
+
+class HashingBusy(SugangError):
+    code = "LOGIN_BUSY"
+    status = 503
+    message_en = "Too many logins at this moment; try again in {retry_after} s."
+    message_ko = "지금 로그인이 몰리고 있습니다. {retry_after}초 후에 다시 시도하세요."
+
+
+class ChallengeRequired(SugangError):
+    code = "CHALLENGE_REQUIRED"
+    status = 428
+    message_en = "Please wait a moment while your device confirms it is not a bot."
+    message_ko = "자동 접속 방지 확인 중입니다. 잠시 기다려 주세요."
 
 
 class TooManyStreams(SugangError):

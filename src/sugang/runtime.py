@@ -7,18 +7,22 @@ CLI's path: see sugang.observability.metrics)."""
 import random
 from dataclasses import dataclass, field
 
+from sugang.auth import revocations
+from sugang.auth.revocations import Revocations
 from sugang.auth.service import AuthService
+from sugang.auth.throttle import LoginThrottle
+from sugang.buckets import Limiter, MemoryLimiter, RedisLimiter
 from sugang.catalog.cache import CatalogCache
 from sugang.catalog.service import CatalogService
 from sugang.clock import Clock, utc_now
 from sugang.config import Settings
-from sugang.db import Database
+from sugang.db import Database, idempotency
 from sugang.enrollment.fullness import FullSections, LocalFullSections, RedisFullSections
 from sugang.enrollment.service import EnrollmentService
-from sugang.http.ratelimit import Limiter, MemoryLimiter, RedisLimiter
 from sugang.registrar.service import RegistrarService
 from sugang.students.service import StudentService
 from sugang.system.service import SystemService
+from sugang.waitingroom.challenge import NoChallenge, ProofOfWork, TicketChallenge
 from sugang.waitingroom.controller import LatencyWindow
 from sugang.waitingroom.memory import MemoryWaitingRoom
 from sugang.waitingroom.redis_room import RedisWaitingRoom
@@ -37,8 +41,10 @@ class Services:
     latency: LatencyWindow = field(default_factory=LatencyWindow)
     full: FullSections | None = None
     limiter: Limiter | None = None
+    ticket_challenge: TicketChallenge | None = None
 
     auth: AuthService = field(init=False)
+    revocations: Revocations = field(init=False)
     catalog: CatalogService = field(init=False)
     students: StudentService = field(init=False)
     queue: WaitingRoomService = field(init=False)
@@ -57,8 +63,13 @@ class Services:
         if self.limiter is None:
             self.limiter = RedisLimiter(redis) if redis else MemoryLimiter()
 
-        self.auth = AuthService(db, clock, settings)
-        self.catalog = CatalogService(db)
+        if self.ticket_challenge is None:
+            self.ticket_challenge = make_ticket_challenge(settings, clock)
+        self.auth = AuthService(
+            db, clock, settings, LoginThrottle(settings, self.rate_limiter, clock)
+        )
+        self.revocations = Revocations(db, settings.revocation_poll_seconds)
+        self.catalog = CatalogService(db, clock)
         self.students = StudentService(db, clock)
         self.queue = WaitingRoomService(
             db, self.waiting_room, clock, self.rng, settings, self.latency
@@ -86,11 +97,29 @@ class Services:
     def from_settings(cls, settings: Settings, clock: Clock = utc_now) -> "Services":
         return cls(settings=settings, db=Database(settings), clock=clock)
 
+    async def purge_expired(self) -> None:
+        """Forget what has outlived its use: idempotency records past their lifetime, token
+        revocations older than any token. (Every worker runs it every few minutes; it is
+        idempotent and touches old rows only.)"""
+        now = self.clock()
+        async with self.db.transaction() as conn:
+            await idempotency.purge_expired(conn, now)
+            await revocations.purge(
+                conn, revocations.purge_horizon(now, self.settings.access_token_minutes)
+            )
+
     async def close(self) -> None:
         await self.room.close()
         await self.full_sections.close()
         await self.rate_limiter.close()
         await self.db.dispose()
+
+
+def make_ticket_challenge(settings: Settings, clock: Clock) -> TicketChallenge:
+    if settings.ticket_challenge == "pow":
+        secret = settings.secret_key.get_secret_value()
+        return ProofOfWork(secret, settings.ticket_challenge_bits, clock)
+    return NoChallenge()
 
 
 def make_waiting_room(settings: Settings, rng: random.Random) -> WaitingRoom:

@@ -13,7 +13,9 @@ from tests.support.paths import KIT
 
 TEST_SECRETS = (
     "SUGANG_SECRET_KEY=test-only-secret-test-only-secret-0123\nPOSTGRES_PASSWORD=test-pw\n"
+    "REDIS_PASSWORD=test-redis-pw\n"
 )
+TEST_GRAFANA_SECRETS = "admin-password=test-grafana-pw\n"
 
 
 @pytest.fixture(scope="session")
@@ -26,6 +28,7 @@ def kit(tmp_path_factory: pytest.TempPathFactory) -> Path:
     copy = tmp_path_factory.mktemp("kit") / "k3s"
     shutil.copytree(KIT, copy)
     (copy / "base" / "secrets.env").write_text(TEST_SECRETS)
+    (copy / "components" / "monitoring" / "secrets.env").write_text(TEST_GRAFANA_SECRETS)
     return copy
 
 

@@ -62,8 +62,11 @@ elif args[:2] == ["get", "nodes"]:
         {"status": {"addresses": [{"type": "InternalIP", "address": f"192.168.0.{i}"},
                                   {"type": "Hostname", "address": f"node{i}"}]}}
         for i in (11, 12)]})
-elif args[:4] == ["-n", "sugang", "get", "service"]:
-    out({"spec": {"type": os.environ.get("STAND_IN_SERVICE_TYPE", "NodePort")}})
+elif args[:5] == ["-n", "kube-system", "get", "service", "traefik"]:
+    web = int(os.environ.get("STAND_IN_WEB_NODE_PORT", "30080"))
+    out({"spec": {"type": "LoadBalancer", "ports": [
+        {"name": "web", "port": 80, "nodePort": web},
+        {"name": "websecure", "port": 443, "nodePort": 30443}]}})
 else:
     sys.exit(f"stand-in kubectl: unexpected call {args}")
 '''
@@ -74,6 +77,7 @@ def kit_without_secrets(tmp_path: Path) -> Path:
     copy = tmp_path / "k3s"
     shutil.copytree(Path(__file__).resolve().parents[2] / "deploy" / "k3s", copy)
     (copy / "base" / "secrets.env").unlink(missing_ok=True)
+    (copy / "components" / "monitoring" / "secrets.env").unlink(missing_ok=True)
     return copy
 
 
@@ -121,18 +125,58 @@ def test_dry_run_prints_the_overlay_with_fresh_secrets_written_once(
     documents = [d for d in yaml.safe_load_all(answer.stdout) if d]
     kinds = {d["kind"] for d in documents}
     assert {"Namespace", "Deployment", "Service", "HorizontalPodAutoscaler", "Secret"} <= kinds
-    secrets_env = kit_without_secrets / "base" / "secrets.env"
-    assert stat.S_IMODE(secrets_env.stat().st_mode) == 0o600
-    values = dict(line.split("=", 1) for line in secrets_env.read_text().split())
+    files = [
+        kit_without_secrets / "base" / "secrets.env",
+        kit_without_secrets / "components" / "monitoring" / "secrets.env",
+    ]
+    values = {}
+    for secrets_env in files:
+        assert stat.S_IMODE(secrets_env.stat().st_mode) == 0o600
+        values.update(dict(line.split("=", 1) for line in secrets_env.read_text().split()))
+        assert str(secrets_env) in answer.stderr
+    assert set(values) == {
+        "SUGANG_SECRET_KEY",
+        "POSTGRES_PASSWORD",
+        "REDIS_PASSWORD",
+        "admin-password",
+    }
     assert all(len(v) >= 48 for v in values.values())
-    assert str(secrets_env) in answer.stderr
     assert not any(v in answer.stderr for v in values.values())
 
     again = sugang(
         "deploy", "--overlay", "multi-node", "--dry-run", "--kit", str(kit_without_secrets)
     )
     assert again.returncode == 0 and "wrote random secrets" not in again.stderr
-    assert dict(line.split("=", 1) for line in secrets_env.read_text().split()) == values
+    assert {
+        k: v
+        for secrets_env in files
+        for k, v in (line.split("=", 1) for line in secrets_env.read_text().split())
+    } == values
+
+
+def test_an_older_secrets_file_gets_the_new_keys_and_keeps_its_values(
+    kit_without_secrets: Path,
+) -> None:
+    """A kit deployed before Redis had a password: its file keeps the database's password
+    (PostgreSQL keeps the one it started with) and gains the keys it lacks."""
+    secrets_env = kit_without_secrets / "base" / "secrets.env"
+    secrets_env.write_text(
+        "SUGANG_SECRET_KEY=kept-secret-kept-secret-kept-secret\nPOSTGRES_PASSWORD=kept\n"
+    )
+    secrets_env.chmod(0o600)
+    answer = sugang(
+        "deploy", "--overlay", "single-node", "--dry-run", "--kit", str(kit_without_secrets)
+    )
+    assert answer.returncode == 0, answer.stderr
+    values = dict(line.split("=", 1) for line in secrets_env.read_text().split())
+    assert values["SUGANG_SECRET_KEY"] == "kept-secret-kept-secret-kept-secret"
+    assert values["POSTGRES_PASSWORD"] == "kept"
+    assert len(values["REDIS_PASSWORD"]) >= 48
+    rendered = [d for d in yaml.safe_load_all(answer.stdout) if d]
+    secret = next(
+        d for d in rendered if d["kind"] == "Secret" and d["metadata"]["namespace"] == "sugang"
+    )
+    assert set(secret["data"]) == set(values)
 
 
 def test_dry_run_runs_the_image_asked_for(kit_without_secrets: Path) -> None:
@@ -182,20 +226,26 @@ def test_deploy_applies_built_in_resources_then_custom_ones_then_waits_for_the_r
 
     first = {d["kind"] for d in yaml.safe_load_all(made[applies[0] + 1]["stdin"])}
     later = {d["kind"] for d in yaml.safe_load_all(made[applies[1] + 1]["stdin"])}
-    assert {"Namespace", "Deployment", "Job", "HelmChart", "HorizontalPodAutoscaler"} <= first
-    assert later == {"ServiceMonitor", "PrometheusRule"}
+    assert {
+        "Namespace", "Deployment", "Job", "HelmChart", "HelmChartConfig",
+        "HorizontalPodAutoscaler", "NetworkPolicy", "Ingress", "Secret",
+    } <= first  # fmt: skip
+    assert later == {"PodMonitor", "PrometheusRule", "Middleware"}
     waited = {
         a[-2].removeprefix("crd/") for a in cluster_calls if "--for=condition=established" in a
     }
     assert waited == {
-        "servicemonitors.monitoring.coreos.com",
+        "podmonitors.monitoring.coreos.com",
         "prometheusrules.monitoring.coreos.com",
+        "middlewares.traefik.io",  # K3s's traefik-crd chart has it before the kit is applied
     }
     apply_args = cluster_calls[applies[0]]
     assert "--field-manager=sugang-deploy" in apply_args
 
-    assert "http://192.168.0.11:30080/" in answer.stdout
+    assert "https://192.168.0.11/" in answer.stdout
+    assert "http://192.168.0.11:30080/" in answer.stdout  # NodePort 30080: Traefik
     assert "http://192.168.0.12:30080/" in answer.stdout
+    assert "port-forward svc/kube-prometheus-stack-grafana" in answer.stdout
     assert "kubectl -n sugang get hpa -w" in answer.stdout
 
 
@@ -205,13 +255,13 @@ def test_a_finished_migration_job_is_replaced(
     stand_in["STAND_IN_OLD_JOB"] = json.dumps({"kind": "Job", "status": {"succeeded": 1}})
     answer = sugang(
         "deploy", "--overlay", "single-node", "--kit", str(kit_without_secrets), "--context", "lab",
-        env=stand_in,
+        env={**stand_in, "STAND_IN_WEB_NODE_PORT": "31234"},  # single-node: K3s's own pick
     )  # fmt: skip
     assert answer.returncode == 0, answer.stderr
     asked = [" ".join(c["args"][2:]) for c in calls(stand_in)[1:]]
     deleted = asked.index("-n sugang delete job sugang-migrate --wait=true")
     assert deleted < next(i for i, a in enumerate(asked) if a.startswith("apply"))
-    assert "(Traefik ingress)" in answer.stdout
+    assert "(Traefik ingress)" in answer.stdout and ":31234" not in answer.stdout
 
 
 def test_a_cluster_error_is_reported_plainly(

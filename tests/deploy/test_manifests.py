@@ -1,6 +1,8 @@
 """Every overlay builds, every object is valid for a current K3s, and the objects agree with
 each other and with the app (selectors, ports, probe paths, metric names)."""
 
+import base64
+import ipaddress
 import json
 import re
 import shutil
@@ -16,7 +18,7 @@ import yaml
 
 from sugang.app import create_app
 from sugang.config import Sentinels, Settings
-from sugang.deploy.kit import BUILT_IN_GROUPS, OVERLAYS, group_of
+from sugang.deploy.kit import BUILT_IN_GROUPS, OVERLAYS, SECRET_FILES, group_of
 from sugang.runtime import Services
 from sugang.system.health_port import HealthPort
 from tests.support.factories import Factory, login
@@ -43,7 +45,7 @@ CLUSTER_METRICS = {
     "kube_horizontalpodautoscaler_status_desired_replicas",
     "kube_deployment_status_replicas",
 }
-# Labels Prometheus adds to every target's samples (the ServiceMonitor adds node).
+# Labels Prometheus adds to every target's samples (the PodMonitor adds node).
 TARGET_LABELS = {"namespace", "job", "instance", "pod", "service", "endpoint", "node"}
 # Read at scrape time from the shared room and database: every replica reports the same value.
 ROOM_WIDE = {
@@ -81,8 +83,8 @@ def test_every_object_is_valid_for_k3s(rendered: dict[str, Docs], overlay: str) 
 def test_every_custom_resource_is_valid_against_its_operators_schema(
     rendered: dict[str, Docs],
 ) -> None:
-    """ServiceMonitor, PrometheusRule, CloudNativePG Cluster and ScaledObject against the
-    schemas generated from their CRDs (npm @kubernetes-models/*, run by Node)."""
+    """PodMonitor, PrometheusRule, CloudNativePG Cluster, ScaledObject and Traefik's Middleware
+    against the schemas generated from their CRDs (npm @kubernetes-models/*, run by Node)."""
     if shutil.which("node") is None or not (CRD_SCHEMAS / "node_modules").is_dir():
         pytest.fail("the CRD schemas are not installed: run `make crd-schemas` (needs Node.js 20+)")
     custom = [
@@ -92,7 +94,7 @@ def test_every_custom_resource_is_valid_against_its_operators_schema(
         if group_of(d) not in BUILT_IN_GROUPS
     ]
     kinds = {d["kind"] for d in custom}
-    assert {"ServiceMonitor", "PrometheusRule", "Cluster", "ScaledObject"} <= kinds
+    assert {"PodMonitor", "PrometheusRule", "Cluster", "ScaledObject", "Middleware"} <= kinds
     verdicts = schema_verdicts(custom)
     assert len(verdicts) == len(custom)
     assert [v for v in verdicts if v["errors"] is not None] == []
@@ -133,6 +135,12 @@ def test_every_helmchart_is_one_the_helm_controller_can_install(
         assert set(spec) <= HELMCHART_FIELDS, set(spec) - HELMCHART_FIELDS
         assert spec["repo"].startswith("https://") and spec["chart"] and spec["targetNamespace"]
         assert isinstance(yaml.safe_load(spec.get("valuesContent", "{}")), dict)
+    for config in of_kind(rendered[overlay], "HelmChartConfig"):
+        # K3s's helm-controller: HelmChartConfigSpec has these two fields only; the name
+        # and namespace say which chart it adds values to
+        assert config["metadata"]["namespace"] == "kube-system"
+        assert set(config["spec"]) <= {"valuesContent", "failurePolicy"}
+        assert isinstance(yaml.safe_load(config["spec"]["valuesContent"]), dict)
 
 
 @pytest.mark.parametrize("overlay", OVERLAYS)
@@ -176,20 +184,25 @@ def test_the_autoscaler_scales_an_api_whose_containers_request_cpu(
             assert container["resources"]["requests"]["cpu"], container["name"]
 
 
-def test_nodeport_30080_in_multi_node_and_anti_affinity(rendered: dict[str, Docs]) -> None:
-    service = next(
-        s
-        for s in of_kind(rendered["multi-node"], "Service")
-        if s["metadata"]["name"] == "sugang-api"
-    )
-    assert service["spec"]["type"] == "NodePort"
-    assert service["spec"]["ports"][0]["nodePort"] == 30080
-    api = next(
-        d
-        for d in of_kind(rendered["multi-node"], "Deployment")
-        if d["metadata"]["name"] == "sugang-api"
-    )
+def test_nodeport_30080_reaches_traefik_in_multi_node_and_replicas_spread(
+    rendered: dict[str, Docs],
+) -> None:
+    """The port is a contract (a home router forwards 80 to it): it now belongs to Traefik's
+    web entrypoint, so no request from outside reaches the API around Traefik."""
+    for overlay in ("multi-node", "ha", "keda"):
+        values = traefik_values(rendered[overlay])
+        assert values["ports"]["web"]["nodePort"] == 30080
+        assert values["ports"]["websecure"]["nodePort"] == 30443
+    api = named(rendered["multi-node"], "Deployment", "sugang-api")
     assert api["spec"]["template"]["spec"]["affinity"]["podAntiAffinity"]
+
+
+def traefik_values(documents: Docs) -> dict[str, Any]:
+    """The values the kit adds to K3s's bundled Traefik chart (its HelmChartConfig)."""
+    config = named(documents, "HelmChartConfig", "traefik")
+    assert config["metadata"]["namespace"] == "kube-system"  # where K3s's HelmChart lives
+    values: dict[str, Any] = yaml.safe_load(config["spec"]["valuesContent"])
+    return values
 
 
 def named(documents: Docs, kind: str, name: str) -> dict[str, Any]:
@@ -313,6 +326,14 @@ async def test_the_api_reports_its_node_and_pod_and_its_probes_answer(
     liveness, readiness = container["livenessProbe"], container["readinessProbe"]
     assert liveness["httpGet"]["port"] == "http" and readiness["httpGet"]["port"] == "health"
     assert ports["health"] == int(config["SUGANG_HEALTH_PORT"]) != ports["http"]
+    assert (
+        ports["metrics"]
+        == int(config["SUGANG_METRICS_PORT"])
+        not in {
+            ports["http"],
+            ports["health"],
+        }
+    )
     app = create_app(services=services)
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as c:
         alive = await c.get(liveness["httpGet"]["path"])
@@ -332,26 +353,170 @@ async def test_the_api_reports_its_node_and_pod_and_its_probes_answer(
 
 def test_the_ingress_is_traefik_and_reaches_the_api(rendered: dict[str, Docs]) -> None:
     documents = rendered["single-node"]
-    ingress = of_kind(documents, "Ingress")[0]
-    assert ingress["spec"]["ingressClassName"] == "traefik"
-    backend = ingress["spec"]["rules"][0]["http"]["paths"][0]["backend"]["service"]
-    service = next(
-        s for s in of_kind(documents, "Service") if s["metadata"]["name"] == backend["name"]
-    )
-    assert backend["port"]["name"] in {p["name"] for p in service["spec"]["ports"]}
+    ingresses = of_kind(documents, "Ingress")
+    assert ingresses
+    for ingress in ingresses:
+        assert ingress["spec"]["ingressClassName"] == "traefik"
+        backend = ingress["spec"]["rules"][0]["http"]["paths"][0]["backend"]["service"]
+        service = named(documents, "Service", backend["name"])
+        assert backend["port"]["name"] in {p["name"] for p in service["spec"]["ports"]}
 
 
-def test_the_servicemonitor_scrapes_the_api_service(rendered: dict[str, Docs]) -> None:
+def test_the_pods_are_scraped_on_their_metrics_port(rendered: dict[str, Docs]) -> None:
     documents = rendered["multi-node"]
-    monitor = of_kind(documents, "ServiceMonitor")[0]
-    service = next(
-        s for s in of_kind(documents, "Service") if s["metadata"]["name"] == "sugang-api"
-    )
-    assert (
-        monitor["spec"]["selector"]["matchLabels"].items() <= service["metadata"]["labels"].items()
-    )
-    assert monitor["spec"]["endpoints"][0]["port"] in {p["name"] for p in service["spec"]["ports"]}
-    assert monitor["spec"]["endpoints"][0]["path"] == "/metrics"
+    monitor = of_kind(documents, "PodMonitor")[0]
+    api = named(documents, "Deployment", "sugang-api")["spec"]["template"]
+    assert monitor["spec"]["selector"]["matchLabels"].items() <= api["metadata"]["labels"].items()
+    endpoint = monitor["spec"]["podMetricsEndpoints"][0]
+    assert endpoint["port"] == "metrics" and endpoint["path"] == "/metrics"
+    ports = {p["name"]: p["containerPort"] for p in api["spec"]["containers"][0]["ports"]}
+    config = named(documents, "ConfigMap", "sugang-config")["data"]
+    assert ports["metrics"] == int(config["SUGANG_METRICS_PORT"])
+    assert len(set(ports.values())) == len(ports)  # http, health and metrics all apart
+    assert not of_kind(documents, "ServiceMonitor")
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_what_the_ingress_routes_to_exposes_only_http(
+    rendered: dict[str, Docs], overlay: str
+) -> None:
+    """/metrics answers only on the metrics port, and no Service has that port: no Ingress
+    (nor anyone with the Service's address) can reach it."""
+    documents = rendered[overlay]
+    for ingress in of_kind(documents, "Ingress"):
+        for rule in ingress["spec"]["rules"]:
+            for path in rule["http"]["paths"]:
+                backend = path["backend"]["service"]
+                service = named(documents, "Service", backend["name"])
+                assert [p["name"] for p in service["spec"]["ports"]] == ["http"]
+                assert backend["port"]["name"] == "http"
+    for service in of_kind(documents, "Service"):
+        for port in service["spec"]["ports"]:
+            assert port["targetPort"] not in {"metrics", 8002}, service["metadata"]["name"]
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_every_outside_request_goes_through_traefik(
+    rendered: dict[str, Docs], overlay: str
+) -> None:
+    """No NodePort or LoadBalancer of the kit's own leads to a pod: only Traefik's (K3s's),
+    so only Traefik's X-Forwarded-For reaches the API, which trusts K3s's pod network only."""
+    documents = rendered[overlay]
+    for service in of_kind(documents, "Service"):
+        assert service["spec"].get("type", "ClusterIP") == "ClusterIP", service["metadata"]
+        assert all("nodePort" not in p for p in service["spec"]["ports"])
+    config = named(documents, "ConfigMap", "sugang-config")["data"]
+    trusted = [part.strip() for part in config["FORWARDED_ALLOW_IPS"].split(",")]
+    assert "*" not in trusted
+    assert [ipaddress.ip_network(part) for part in trusted] == [
+        ipaddress.ip_network("10.42.0.0/16")  # K3s's default --cluster-cidr
+    ]
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_traefik_terminates_tls_and_only_redirects_plain_http(
+    rendered: dict[str, Docs], overlay: str
+) -> None:
+    documents = rendered[overlay]
+    by_entrypoint = {
+        i["metadata"]["annotations"]["traefik.ingress.kubernetes.io/router.entrypoints"]: i
+        for i in of_kind(documents, "Ingress")
+    }
+    assert set(by_entrypoint) == {"web", "websecure"}
+    secure = by_entrypoint["websecure"]
+    assert secure["metadata"]["annotations"]["traefik.ingress.kubernetes.io/router.tls"] == "true"
+    assert [t["secretName"] for t in secure["spec"]["tls"]] == ["sugang-tls"]
+    plain = by_entrypoint["web"]
+    assert "tls" not in plain["spec"]
+    middlewares = plain["metadata"]["annotations"][
+        "traefik.ingress.kubernetes.io/router.middlewares"
+    ]
+    for reference in middlewares.split(","):
+        name, provider = reference.split("@")
+        assert provider == "kubernetescrd"
+        middleware = next(
+            m
+            for m in of_kind(documents, "Middleware")
+            if f"{m['metadata']['namespace']}-{m['metadata']['name']}" == name
+        )
+        assert middleware["spec"]["redirectScheme"] == {"scheme": "https", "permanent": True}
+    # No Secret of the kit holds the certificate: it is made on the cluster (docs/k3s.md)
+    assert "sugang-tls" not in {s["metadata"]["name"] for s in of_kind(documents, "Secret")}
+
+
+def test_the_cert_manager_example_issues_the_ingress_certificate(
+    rendered: dict[str, Docs],
+) -> None:
+    example = [
+        d for d in yaml.safe_load_all((KIT / "examples" / "cert-manager.yaml").read_text()) if d
+    ]
+    certificate = next(d for d in example if d["kind"] == "Certificate")
+    secure = next(i for i in of_kind(rendered["multi-node"], "Ingress") if i["spec"].get("tls"))
+    assert certificate["metadata"]["namespace"] == "sugang"
+    assert certificate["spec"]["secretName"] == secure["spec"]["tls"][0]["secretName"]
+    issuer = next(d for d in example if d["kind"] == "ClusterIssuer")
+    assert certificate["spec"]["issuerRef"] == {
+        "kind": "ClusterIssuer",
+        "name": issuer["metadata"]["name"],
+    }
+    verdicts = schema_verdicts([d for d in example if group_of(d) == "cert-manager.io"])
+    assert [v["errors"] for v in verdicts] == [None, None]
+    for document in example:
+        if group_of(document) not in BUILT_IN_GROUPS - {"helm.cattle.io"}:
+            continue
+        kubernetes_validate.validate(document, K3S_KUBERNETES, strict=True)
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_grafana_has_a_generated_password_and_no_node_port(
+    rendered: dict[str, Docs], overlay: str
+) -> None:
+    documents = rendered[overlay]
+    chart = named(documents, "HelmChart", "kube-prometheus-stack")
+    grafana = yaml.safe_load(chart["spec"]["valuesContent"])["grafana"]
+    assert grafana["service"]["type"] == "ClusterIP" and "nodePort" not in grafana["service"]
+    admin = grafana["admin"]
+    secret = named(documents, "Secret", admin["existingSecret"])  # no hash suffix: named
+    assert secret["metadata"]["namespace"] == chart["spec"]["targetNamespace"]
+    assert {admin["userKey"], admin["passwordKey"]} <= set(secret["data"])
+    password = base64.b64decode(secret["data"][admin["passwordKey"]]).decode()
+    assert password == "test-grafana-pw"  # from the kit's generated file (conftest)
+    assert "adminPassword" not in grafana
+    # the namespace is the kit's, so that the Secret can be applied before the chart runs
+    assert chart["spec"]["targetNamespace"] in {
+        n["metadata"]["name"] for n in of_kind(documents, "Namespace")
+    }
+
+
+def redis_password_ref(env: list[dict[str, Any]], name: str) -> dict[str, Any]:
+    value = next(e for e in env if e["name"] == name)
+    ref: dict[str, Any] = value["valueFrom"]["secretKeyRef"]
+    return ref
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_redis_asks_for_the_generated_password_and_the_api_gives_it(
+    rendered: dict[str, Docs], overlay: str
+) -> None:
+    documents = rendered[overlay]
+    secrets = next(
+        s
+        for s in of_kind(documents, "Secret")
+        if s["metadata"]["name"].startswith("sugang-secrets")
+    )  # its name with kustomize's hash, which the references carry too
+    assert "REDIS_PASSWORD" in secrets["data"]
+    generated = {"name": secrets["metadata"]["name"], "key": "REDIS_PASSWORD"}
+    api = named(documents, "Deployment", "sugang-api")["spec"]["template"]["spec"]
+    assert redis_password_ref(api["containers"][0]["env"], "SUGANG_REDIS_PASSWORD") == generated
+    redis = next(
+        d for d in documents if d["kind"] in WORKLOADS and d["metadata"]["name"] == "sugang-redis"
+    )["spec"]["template"]["spec"]
+    for container in redis["containers"]:
+        env = container["env"]
+        assert redis_password_ref(env, "REDIS_PASSWORD") == generated
+        assert redis_password_ref(env, "REDISCLI_AUTH") == generated  # the probes' redis-cli
+    if overlay != "ha":
+        assert redis["containers"][0]["args"][-2:] == ["--requirepass", "$(REDIS_PASSWORD)"]
 
 
 async def test_alerts_and_dashboard_read_only_metrics_the_app_exports(
@@ -458,12 +623,17 @@ def test_no_secret_value_is_committed() -> None:
         ["git", "ls-files", "deploy"], cwd=ROOT, capture_output=True, text=True, check=True
     ).stdout.split()
     assert "deploy/k3s/base/secrets.env" not in tracked
-    example = (KIT / "base" / "secrets.env.example").read_text()
-    assert all(
-        line.endswith("=")
-        for line in example.splitlines()
-        if "=" in line and not line.startswith("#")
-    )
+    examples = sorted(KIT.glob("**/secrets.env.example"))
+    assert len(examples) == len(SECRET_FILES)
+    for example in examples:
+        keys = [
+            line.removesuffix("=")
+            for line in example.read_text().splitlines()
+            if "=" in line and not line.startswith("#")
+        ]
+        assert all("=" not in key for key in keys), example  # no value in an example
+        generated = SECRET_FILES[example.relative_to(KIT).with_name("secrets.env")]
+        assert keys == list(generated), example
     for path in tracked:
         text = (ROOT / path).read_text()
         assert "kind: Secret" not in text, f"{path} commits a Secret"

@@ -26,6 +26,7 @@ from sugang.db.redis import redis_client
 pytestmark = pytest.mark.slow
 
 SENTINEL_PORT = 26379
+PASSWORD = "test-members-pw"  # the pods' REDIS_PASSWORD, from the Secret in the cluster
 
 
 @dataclass
@@ -47,7 +48,9 @@ class Pod:
 
 def sentinel_view(address: str, master: str) -> dict[str, Any] | None:
     try:
-        with redis.Redis(address, SENTINEL_PORT, socket_timeout=1, decode_responses=True) as s:
+        with redis.Redis(
+            address, SENTINEL_PORT, password=PASSWORD, socket_timeout=1, decode_responses=True
+        ) as s:
             return dict(s.execute_command("SENTINEL", "MASTER", master))
     except redis.RedisError:
         return None
@@ -94,6 +97,8 @@ def pods(
     )
     container = members["spec"]["template"]["spec"]["containers"][0]
     master = next(e["value"] for e in container["env"] if e["name"] == "MASTER_NAME")
+    from_secret = {e["name"] for e in container["env"] if "secretKeyRef" in e.get("valueFrom", {})}
+    assert {"REDIS_PASSWORD", "REDISCLI_AUTH"} <= from_secret
     addresses = " ".join(node.address for node in network.nodes)
     made = []
     for number, node in enumerate(network.nodes):
@@ -105,6 +110,8 @@ def pods(
             "MEMBERS": addresses,
             "MASTER_NAME": master,
             "DATA": str(data),
+            "REDIS_PASSWORD": PASSWORD,
+            "REDISCLI_AUTH": PASSWORD,
         }
         made.append(
             Pod(
@@ -159,9 +166,18 @@ def test_the_members_elect_replicate_fail_over_and_rejoin(pods: list[Pod], tmp_p
 
     wait_until(settled, 30, "a new group: the first primary, two replicas, 3 sentinels", logs)
 
+    for pod in pods:  # without the password, neither a Redis nor a Sentinel answers
+        for port in (6379, SENTINEL_PORT):
+            with (
+                redis.Redis(pod.node.address, port, socket_timeout=1) as anonymous,
+                pytest.raises(redis.AuthenticationError),
+            ):
+                anonymous.ping()
+
     settings = Settings(
         redis_sentinels=",".join(f"{p.node.address}:{SENTINEL_PORT}" for p in pods),
         redis_master_name="sugang",
+        redis_password=PASSWORD,
     )
     assert settings.redis is not None
 
@@ -200,7 +216,7 @@ def test_the_members_elect_replicate_fail_over_and_rejoin(pods: list[Pod], tmp_p
 
     def rejoined() -> bool:
         try:
-            with redis.Redis(first.node.address, 6379, socket_timeout=1) as back:
+            with redis.Redis(first.node.address, 6379, password=PASSWORD, socket_timeout=1) as back:
                 info = back.info("replication")
         except redis.RedisError:
             return False
@@ -208,7 +224,7 @@ def test_the_members_elect_replicate_fail_over_and_rejoin(pods: list[Pod], tmp_p
 
     wait_until(rejoined, 30, "the lost member back as a replica of the new primary", logs)
     wait_until(lambda: master_of(pods) == promoted, 15, "its sentinel agreeing again", logs)
-    with redis.Redis(first.node.address, 6379, decode_responses=True) as back:
+    with redis.Redis(first.node.address, 6379, password=PASSWORD, decode_responses=True) as back:
         wait_until(lambda: back.get("after") == "kept", 15, "the returning replica synced", logs)
 
     # Every member lost at once, then all started together (podManagementPolicy: Parallel):
@@ -222,7 +238,7 @@ def test_the_members_elect_replicate_fail_over_and_rejoin(pods: list[Pod], tmp_p
 
     def serving() -> bool:  # the sentinels may name it before its server has read its file
         try:
-            with redis.Redis(promoted, 6379, socket_timeout=1) as primary:
+            with redis.Redis(promoted, 6379, password=PASSWORD, socket_timeout=1) as primary:
                 return primary.info("replication")["role"] == "master"
         except redis.RedisError:
             return False

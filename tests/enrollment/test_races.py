@@ -213,7 +213,7 @@ async def test_a_credit_limit_lowered_while_an_optimistic_enroll_judges_holds(
     judging = asyncio.create_task(enroll_optimistically(services, student, section))
     await paused.wait()
     async with services.db.transaction() as conn:
-        await students.update_student(conn, student, StudentPatch(max_credits=2))
+        await students.update_student(conn, student, StudentPatch(max_credits=2), services.clock)
     resume.set()
 
     assert await judging == "CREDIT_LIMIT"
@@ -322,7 +322,7 @@ async def test_a_drop_goes_on_when_the_head_of_the_waitlist_is_deleted_as_it_sta
     async def peek_then_deleted(conn: AsyncConnection, section_id: int) -> int | None:
         head = await peek_head(conn, section_id)
         async with services.db.transaction() as other:
-            await students.delete_student(other, waiting)
+            await students.delete_student(other, waiting, services.clock)
         return head
 
     monkeypatch.setattr(waitlist, "peek_head", peek_then_deleted)

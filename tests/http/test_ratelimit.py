@@ -8,8 +8,8 @@ import httpx
 import pytest
 
 from sugang.app import create_app
+from sugang.buckets import Bucket, MemoryLimiter, RedisLimiter
 from sugang.clock import FixedClock
-from sugang.http.ratelimit import Bucket, MemoryLimiter, RedisLimiter
 from sugang.runtime import Services
 from tests.support.factories import Factory, login
 
@@ -68,11 +68,11 @@ async def test_off_by_default(services: Services) -> None:
 
 async def test_the_bucket_refills_at_its_rate() -> None:
     limiter, bucket = MemoryLimiter(), Bucket(per_second=2.0, burst=2)
-    assert [await limiter.wait_seconds("k", bucket, 0.0) for _ in range(3)] == [0.0, 0.0, 0.5]
-    assert await limiter.wait_seconds("k", bucket, 0.5) == 0.0
+    assert [await limiter.take("k", bucket, 0.0) for _ in range(3)] == [0.0, 0.0, 0.5]
+    assert await limiter.take("k", bucket, 0.5) == 0.0
 
 
 async def test_without_redis_requests_pass() -> None:
     limiter = RedisLimiter("redis://127.0.0.1:1/0")
-    assert await limiter.wait_seconds("k", Bucket(1.0, 1), 0.0) == 0.0
+    assert await limiter.take("k", Bucket(1.0, 1), 0.0) == 0.0
     await limiter.close()

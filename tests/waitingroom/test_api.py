@@ -400,12 +400,6 @@ async def admitted_pass(http: httpx.AsyncClient, headers: dict[str, str], clock:
     return str(state["access_token"])
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="known gap (issue 14): a pass is checked without I/O, so that admitted students"
-    " enroll through a Redis outage; it does not carry the room's epoch, and one issued"
-    " before a reset admits until its session ends",
-)
 async def test_a_pass_from_before_a_room_reset_admits_no_more(
     http: httpx.AsyncClient, factory: Factory, clock: FixedClock
 ) -> None:
@@ -423,7 +417,16 @@ async def test_a_pass_from_before_a_room_reset_admits_no_more(
         headers={**headers, "X-Admission-Token": admission},
     )
     assert after.status_code == 401, after.text
+    assert after.json()["code"] == "ADMISSION_EXPIRED"
+    assert after.json()["detail"]["reason"] == "room_reset"
     assert await factory.count("enrollments") == 0
+    again = await admitted_pass(http, headers, clock)  # back in line, admitted anew
+    enrolled = await http.post(
+        "/api/v1/enrollments",
+        json={"section_id": section},
+        headers={**headers, "X-Admission-Token": again},
+    )
+    assert enrolled.status_code == 201, enrolled.text
 
 
 async def test_a_pass_for_one_term_does_not_enroll_in_another(

@@ -4,12 +4,28 @@ import { followTicket, type Place } from "../events";
 import { t } from "../i18n";
 import { go } from "../router";
 import type { Ticket } from "../types";
+import { solvePuzzle, type Puzzle } from "../challenge";
 import { alertRegion, explain } from "./common";
+
+/** POST /queue/tickets; if the server asks for a proof of work first, solve it and ask again. */
+async function takeTicket(main: HTMLElement): Promise<Ticket> {
+  try {
+    return await api<Ticket>("/queue/tickets", { method: "POST" });
+  } catch (error) {
+    if (!(error instanceof ApiError) || error.code !== "CHALLENGE_REQUIRED") throw error;
+    replace(main, h("h1", null, t("queueTitle")), h("p", { role: "status" }, error.message));
+    const answer = await solvePuzzle(error.detail as unknown as Puzzle);
+    return await api<Ticket>("/queue/tickets", {
+      method: "POST",
+      headers: { "X-Sugang-Challenge": answer },
+    });
+  }
+}
 
 export async function queuePage(main: HTMLElement): Promise<(() => void) | void> {
   let ticket: Ticket;
   try {
-    ticket = await api<Ticket>("/queue/tickets", { method: "POST" });
+    ticket = await takeTicket(main);
   } catch (error) {
     if (error instanceof ApiError && error.code === "NOT_IN_RUSH_MODE") {
       session.setPass(null);

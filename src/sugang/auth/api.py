@@ -6,7 +6,8 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.security import OAuth2PasswordRequestForm
 
 from sugang.auth.deps import Auth, CurrentUser
-from sugang.auth.schemas import MeOut, TokenOut
+from sugang.auth.schemas import MeOut, PasswordChangeIn, TokenOut
+from sugang.auth.service import IssuedToken
 
 router = APIRouter(prefix="/api/v1", tags=["auth"])
 
@@ -16,8 +17,15 @@ async def login(
     form: Annotated[OAuth2PasswordRequestForm, Depends()], auth: Auth, request: Request
 ) -> TokenOut:
     """Log in with the student number (or staff user name) and password."""
-    client = request.client.host if request.client else None
-    issued = await auth.login(form.username, form.password, client)
+    issued = await auth.login(form.username, form.password, _client(request))
+    return _token_out(issued)
+
+
+def _client(request: Request) -> str | None:
+    return request.client.host if request.client else None
+
+
+def _token_out(issued: IssuedToken) -> TokenOut:
     return TokenOut(
         access_token=issued.access_token,
         expires_in=issued.expires_in,
@@ -31,3 +39,15 @@ async def login(
 @router.get("/me", response_model=MeOut)
 async def me(principal: CurrentUser, auth: Auth) -> MeOut:
     return await auth.me(principal.user_id)
+
+
+@router.put("/me/password", response_model=TokenOut)
+async def change_password(
+    body: PasswordChangeIn, principal: CurrentUser, auth: Auth, request: Request
+) -> TokenOut:
+    """Change your own password. Every other session (phone, PC) is logged out; the answer
+    carries a new token for this one."""
+    issued = await auth.change_password(
+        principal, body.current_password, body.new_password, _client(request)
+    )
+    return _token_out(issued)

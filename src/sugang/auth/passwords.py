@@ -17,6 +17,7 @@ from argon2 import PasswordHasher, extract_parameters
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
 from sugang.config import get_settings
+from sugang.errors import HashingBusy
 
 
 @lru_cache
@@ -42,24 +43,46 @@ def hash_password_sync(password: str) -> str:
 # Each hash holds its memory cost while it runs; more at once than there are cores only adds
 # memory (40 at once, anyio's default, took workers past 400 MB in a 5,000-student login).
 _HASHING_AT_ONCE = 4
-_limiters: "WeakKeyDictionary[asyncio.AbstractEventLoop, anyio.CapacityLimiter]" = (
+# Logins the throttle marks as suspect (from an address or for an account and address that
+# failed lately: a flood of guesses) hash one at a time per worker, so that students logging
+# in cleanly keep most of the cores.
+_SUSPECTS_AT_ONCE = 1
+_limiters: "WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, anyio.CapacityLimiter]]" = (
     WeakKeyDictionary()
 )
 
 
-def _hashing_slots() -> anyio.CapacityLimiter:
+def _slots(name: str, size: int) -> anyio.CapacityLimiter:
     """One limiter per event loop (a limiter belongs to the loop it was made in)."""
-    loop = asyncio.get_running_loop()
-    if loop not in _limiters:
-        _limiters[loop] = anyio.CapacityLimiter(_HASHING_AT_ONCE)
-    return _limiters[loop]
+    limiters = _limiters.setdefault(asyncio.get_running_loop(), {})
+    if name not in limiters:
+        limiters[name] = anyio.CapacityLimiter(size)
+    return limiters[name]
 
 
-async def hash_password(password: str) -> str:
-    return await anyio.to_thread.run_sync(hash_password_sync, password, limiter=_hashing_slots())
+def _place_in_queue(
+    queue_limit: int | None, name: str = "hashing", size: int = _HASHING_AT_ONCE
+) -> anyio.CapacityLimiter:
+    """The slots, unless `queue_limit` logins already wait for one: then 503 with Retry-After
+    (a flood of logins waits no longer than that queue, and takes no more memory)."""
+    slots = _slots(name, size)
+    if queue_limit is not None and slots.statistics().tasks_waiting >= queue_limit:
+        raise HashingBusy(retry_after=1)
+    return slots
 
 
-async def verify_password(password_hash: str | None, password: str) -> bool:
+async def hash_password(password: str, queue_limit: int | None = None) -> str:
+    slots = _place_in_queue(queue_limit)
+    return await anyio.to_thread.run_sync(hash_password_sync, password, limiter=slots)
+
+
+async def verify_password(
+    password_hash: str | None,
+    password: str,
+    queue_limit: int | None = None,
+    *,
+    suspect: bool = False,
+) -> bool:
     def verify() -> bool:
         try:
             hasher = _hasher()
@@ -67,7 +90,11 @@ async def verify_password(password_hash: str | None, password: str) -> bool:
         except (VerifyMismatchError, VerificationError, InvalidHashError):
             return False
 
-    return await anyio.to_thread.run_sync(verify, limiter=_hashing_slots())
+    if not suspect:
+        return await anyio.to_thread.run_sync(verify, limiter=_place_in_queue(queue_limit))
+    suspects_limit = None if queue_limit is None else max(1, queue_limit // 4)
+    async with _place_in_queue(suspects_limit, "suspects", _SUSPECTS_AT_ONCE):
+        return await anyio.to_thread.run_sync(verify, limiter=_place_in_queue(queue_limit))
 
 
 def needs_rehash(password_hash: str) -> bool:

@@ -39,3 +39,26 @@ class StaffOut(BaseModel):
     username: str
     name: str
     role: str
+
+
+class PasswordChangeIn(BaseModel):
+    current_password: Annotated[str, Field(max_length=128)]
+    new_password: Password
+
+
+class UserPatch(BaseModel):
+    """A registrar's edit of any account. A new role (staff only), a new password or
+    disabling logs the user out everywhere."""
+
+    name: Annotated[str, Field(min_length=1, max_length=100)] | None = None
+    role: Literal["professor", "admin"] | None = None
+    password: Password | None = None
+    disabled: bool | None = None
+
+
+class UserOut(BaseModel):
+    id: int
+    username: str
+    name: str
+    role: str
+    disabled: bool

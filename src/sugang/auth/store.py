@@ -11,7 +11,14 @@ from sugang.auth.tokens import Role
 from sugang.clock import Clock
 from sugang.errors import Conflict
 
-_FIND_USER = text("SELECT id, username, name, role, password_hash FROM users WHERE username = :u")
+_FIND_USER = text(
+    "SELECT id, username, name, role, password_hash, token_version, disabled"
+    " FROM users WHERE username = :u"
+)
+_USER_BY_ID = text(
+    "SELECT id, username, name, role, password_hash, token_version, disabled"
+    " FROM users WHERE id = :id"
+)
 _REHASH = text("UPDATE users SET password_hash = :hash WHERE id = :id")
 _ME = text(
     """
@@ -26,6 +33,10 @@ _ME = text(
 
 async def find_by_name(conn: AsyncConnection, username: str) -> Any:
     return (await conn.execute(_FIND_USER, {"u": username})).first()
+
+
+async def find_by_id(conn: AsyncConnection, user_id: int) -> Any:
+    return (await conn.execute(_USER_BY_ID, {"id": user_id})).first()
 
 
 async def replace_hash(conn: AsyncConnection, user_id: int, password_hash: str) -> None:

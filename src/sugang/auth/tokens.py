@@ -17,6 +17,7 @@ class Principal:
     user_id: int
     username: str
     role: Role
+    token_version: int = 0  # see sugang.auth.revocations
 
 
 def issue_token(principal: Principal, secret: str, now: datetime, lifetime: timedelta) -> str:
@@ -24,6 +25,7 @@ def issue_token(principal: Principal, secret: str, now: datetime, lifetime: time
         "sub": str(principal.user_id),
         "name": principal.username,
         "role": principal.role,
+        "ver": principal.token_version,
         "aud": AUDIENCE,
         "iat": int(now.timestamp()),
         "exp": int((now + lifetime).timestamp()),
@@ -46,6 +48,9 @@ def read_token(token: str, secret: str, now: datetime) -> Principal | None:
         subject = str(claims["sub"])
         if not (subject.isascii() and subject.isdigit()):  # "1.5", "-1", "١" or junk
             return None
-        return Principal(int(subject), str(claims.get("name", "")), role)
+        version = claims.get("ver", 0)
+        if type(version) is not int:
+            return None
+        return Principal(int(subject), str(claims.get("name", "")), role, version)
     except (ValueError, TypeError):
         return None

@@ -45,7 +45,7 @@ _PREREQUISITES = text(
 
 _TERM = text(
     """
-    SELECT id, code, rush_mode, basket_opens_at, basket_closes_at,
+    SELECT id, code, rush_mode, room_generation, basket_opens_at, basket_closes_at,
            add_drop_opens_at, add_drop_closes_at
     FROM terms WHERE id = :term_id
     """
@@ -152,4 +152,5 @@ async def _load_term(conn: AsyncConnection, term_id: int) -> TermInfo:
         add_drop=Window(row.add_drop_opens_at, row.add_drop_closes_at),
         enrollment_windows=windows,
         rush_mode=bool(row.rush_mode),
+        room_generation=int(row.room_generation),
     )

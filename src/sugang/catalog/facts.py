@@ -53,6 +53,7 @@ class TermInfo:
     add_drop: Window
     enrollment_windows: tuple[Window, ...] = ()
     rush_mode: bool = False
+    room_generation: int = 0  # raised by each reset of the waiting room
 
 
 @dataclass(frozen=True)

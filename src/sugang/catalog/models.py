@@ -13,6 +13,7 @@ from sqlalchemy import (
     Table,
     UniqueConstraint,
     false,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -41,6 +42,9 @@ class Term(Base):
     is_current: Mapped[bool] = mapped_column(Boolean, default=False)
     # In rush mode, enroll and drop need an admission token from the waiting room.
     rush_mode: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # Raised by each reset of the waiting room: a pass issued before carries a lower one and
+    # admits no more (checked from the catalog cache, with no I/O per request).
+    room_generation: Mapped[int] = mapped_column(Integer, server_default=text("0"))
     basket_opens_at: Mapped[datetime] = mapped_column(UTCDateTime)
     basket_closes_at: Mapped[datetime] = mapped_column(UTCDateTime)
     add_drop_opens_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -227,7 +227,9 @@ async def _term_out(conn: AsyncConnection, term: Any) -> TermOut:
 
 
 _RUSH_MODE = text("SELECT rush_mode FROM terms WHERE id = :term_id")
-_CURRENT_TERM = text("SELECT id, rush_mode FROM terms WHERE is_current ORDER BY id DESC LIMIT 1")
+_CURRENT_TERM = text(
+    "SELECT id, rush_mode, room_generation FROM terms WHERE is_current ORDER BY id DESC LIMIT 1"
+)
 
 
 async def rush_mode_of(conn: AsyncConnection, term_id: int) -> bool:
@@ -238,10 +240,13 @@ async def rush_mode_of(conn: AsyncConnection, term_id: int) -> bool:
     return bool(rush_mode[0])
 
 
-async def current_term_rush(conn: AsyncConnection) -> tuple[int, bool] | None:
-    """The current term's id and whether it is in rush mode; None without a current term."""
+async def current_term_rush(conn: AsyncConnection) -> tuple[int, bool, int] | None:
+    """The current term's id, whether it is in rush mode and its waiting room's generation;
+    None without a current term."""
     row = (await conn.execute(_CURRENT_TERM)).first()
-    return None if row is None else (int(row.id), bool(row.rush_mode))
+    if row is None:
+        return None
+    return int(row.id), bool(row.rush_mode), int(row.room_generation)
 
 
 async def term_views(conn: AsyncConnection) -> list[TermOut]:

@@ -3,8 +3,12 @@
 Edits that reach past the catalog (a section edit that hands seats to its waitlist, deleting a
 term that may hold enrollments) are the registrar's flows (sugang.registrar.service)."""
 
+from typing import Any
+
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from sugang import audit
 from sugang.catalog import reads, store
 from sugang.catalog.schemas import (
     CourseIn,
@@ -19,12 +23,28 @@ from sugang.catalog.schemas import (
     TermOut,
     TermPatch,
 )
+from sugang.clock import Clock, utc_now
 from sugang.db import Database
+
+_WAITLISTED = text(
+    "SELECT student_id FROM waitlist_entries WHERE section_id = :section_id ORDER BY id"
+)
 
 
 class CatalogService:
-    def __init__(self, db: Database) -> None:
+    """Every edit is audited with the registrar who made it, in its own transaction."""
+
+    def __init__(self, db: Database, clock: Clock = utc_now) -> None:
         self.db = db
+        self.clock = clock
+
+    async def _audit(
+        self, conn: AsyncConnection, action: str, actor_id: int | None, **detail: Any
+    ) -> None:
+        section_id = detail.get("section_id")
+        await audit.record(
+            conn, self.clock(), action, actor_id=actor_id, section_id=section_id, detail=detail
+        )
 
     async def current_term(self) -> TermOut:
         async with self.db.transaction(write=False) as conn:
@@ -76,44 +96,77 @@ class CatalogService:
         async with self.db.transaction(write=False) as conn:
             return await reads.section_view(conn, section_id)
 
-    async def create_term(self, data: TermIn) -> TermOut:
+    async def create_term(self, data: TermIn, actor_id: int | None = None) -> TermOut:
         async def work(conn: AsyncConnection) -> TermOut:
-            return await reads.term_view(conn, await store.create_term(conn, data))
-
-        return await self.db.run(work)
-
-    async def update_term(self, term_id: int, patch: TermPatch) -> TermOut:
-        async def work(conn: AsyncConnection) -> TermOut:
-            await store.update_term(conn, term_id, patch)
+            term_id = await store.create_term(conn, data)
+            await self._audit(conn, "create_term", actor_id, term_id=term_id, code=data.code)
             return await reads.term_view(conn, term_id)
 
         return await self.db.run(work)
 
-    async def create_department(self, data: DepartmentIn) -> DepartmentOut:
-        department_id = await self.db.run(lambda conn: store.create_department(conn, data))
-        return DepartmentOut(id=department_id, **data.model_dump())
-
-    async def create_course(self, data: CourseIn) -> CourseOut:
-        async def work(conn: AsyncConnection) -> CourseOut:
-            return (await reads.course_views(conn, await store.create_course(conn, data)))[0]
+    async def update_term(
+        self, term_id: int, patch: TermPatch, actor_id: int | None = None
+    ) -> TermOut:
+        async def work(conn: AsyncConnection) -> TermOut:
+            await store.update_term(conn, term_id, patch)
+            changes = patch.model_dump(mode="json", exclude_unset=True)
+            await self._audit(conn, "update_term", actor_id, term_id=term_id, changes=changes)
+            return await reads.term_view(conn, term_id)
 
         return await self.db.run(work)
 
-    async def update_course(self, course_id: int, patch: CoursePatch) -> CourseOut:
+    async def create_department(
+        self, data: DepartmentIn, actor_id: int | None = None
+    ) -> DepartmentOut:
+        async def work(conn: AsyncConnection) -> int:
+            department_id = await store.create_department(conn, data)
+            await self._audit(conn, "create_department", actor_id, code=data.code)
+            return department_id
+
+        return DepartmentOut(id=await self.db.run(work), **data.model_dump())
+
+    async def create_course(self, data: CourseIn, actor_id: int | None = None) -> CourseOut:
         async def work(conn: AsyncConnection) -> CourseOut:
-            await store.update_course(conn, course_id, patch)
+            course_id = await store.create_course(conn, data)
+            await self._audit(conn, "create_course", actor_id, course_id=course_id, code=data.code)
             return (await reads.course_views(conn, course_id))[0]
 
         return await self.db.run(work)
 
-    async def delete_course(self, course_id: int) -> None:
-        await self.db.run(lambda conn: store.delete_course(conn, course_id))
-
-    async def create_section(self, data: SectionIn) -> SectionOut:
-        async def work(conn: AsyncConnection) -> SectionOut:
-            return await reads.section_view(conn, await store.create_section(conn, data))
+    async def update_course(
+        self, course_id: int, patch: CoursePatch, actor_id: int | None = None
+    ) -> CourseOut:
+        async def work(conn: AsyncConnection) -> CourseOut:
+            await store.update_course(conn, course_id, patch)
+            changes = patch.model_dump(mode="json", exclude_unset=True)
+            await self._audit(conn, "update_course", actor_id, course_id=course_id, changes=changes)
+            return (await reads.course_views(conn, course_id))[0]
 
         return await self.db.run(work)
 
-    async def delete_section(self, section_id: int) -> None:
-        await self.db.run(lambda conn: store.delete_section(conn, section_id))
+    async def delete_course(self, course_id: int, actor_id: int | None = None) -> None:
+        async def work(conn: AsyncConnection) -> None:
+            await store.delete_course(conn, course_id)
+            await self._audit(conn, "delete_course", actor_id, course_id=course_id)
+
+        await self.db.run(work)
+
+    async def create_section(self, data: SectionIn, actor_id: int | None = None) -> SectionOut:
+        async def work(conn: AsyncConnection) -> SectionOut:
+            section_id = await store.create_section(conn, data)
+            await self._audit(conn, "create_section", actor_id, section_id=section_id)
+            return await reads.section_view(conn, section_id)
+
+        return await self.db.run(work)
+
+    async def delete_section(self, section_id: int, actor_id: int | None = None) -> None:
+        """Delete a section and its waitlist; the audit row keeps who was waiting."""
+
+        async def work(conn: AsyncConnection) -> None:
+            waiting = list(await conn.scalars(_WAITLISTED, {"section_id": section_id}))
+            await store.delete_section(conn, section_id)
+            await self._audit(
+                conn, "delete_section", actor_id, section_id=section_id, waitlisted=waiting
+            )
+
+        await self.db.run(work)

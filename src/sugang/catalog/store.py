@@ -287,6 +287,14 @@ def _meetings(meetings: Sequence[MeetingTimeIn]) -> list[MeetingTime]:
     ]
 
 
+async def next_room_generation(conn: AsyncConnection, term_id: int) -> None:
+    """A reset of the term's waiting room: the passes issued before admit no more."""
+    await conn.execute(
+        update(Term).where(Term.id == term_id).values(room_generation=Term.room_generation + 1)
+    )
+    await bump_catalog_version(conn)  # the rules read the generation from the catalog cache
+
+
 async def set_rush_mode(conn: AsyncConnection, term_id: int, on: bool) -> None:
     await conn.execute(update(Term).where(Term.id == term_id).values(rush_mode=on))
     await bump_catalog_version(conn)  # the rules read rush_mode from the catalog cache

@@ -14,6 +14,8 @@ from rich.table import Table
 from sugang.bench.chaos.rush import ChaosRush
 from sugang.bench.chaos.topology import Shape
 from sugang.bench.enroll import EnrollScenario, audit, run_enroll_scenario
+from sugang.bench.load import read_credentials
+from sugang.bench.logins import LoginScenario, run_logins
 from sugang.bench.rush import RushReport, RushScenario, run_rush
 from sugang.cli.common import console, errors
 from sugang.config import Settings
@@ -152,6 +154,58 @@ def rush(
         json_out.write_text(text + "\n")
     console.print_json(text)
     raise typer.Exit(0 if report.ok else 1)
+
+
+@app.command()
+def logins(
+    url: Annotated[str, typer.Option(help="base URL of the running server")],
+    credentials: Annotated[
+        Path, typer.Option(exists=True, help="CSV from `sugang seed --credentials-out`")
+    ],
+    concurrency: Annotated[int, typer.Option(min=1, help="students logging in at once")] = 16,
+    flood_addresses: Annotated[
+        int,
+        typer.Option(
+            min=0, max=250, help="bots sending wrong passwords from this many 127.0.1.x addresses"
+        ),
+    ] = 0,
+    flood_concurrency: Annotated[int, typer.Option(min=1, help="bot requests in flight")] = 200,
+    min_share: Annotated[
+        float, typer.Option(help="exit 1 if logins/s is under this share of the verify rate")
+    ] = 0.0,
+    max_login_seconds: Annotated[
+        float | None, typer.Option(help="exit 1 if a student waited longer than this for a token")
+    ] = None,
+    json_out: Annotated[Path | None, typer.Option("--json", help="write the report here")] = None,
+) -> None:
+    """Logins per second next to the argon2id verify rate of this machine's cores (the
+    server's parameters, from SUGANG_PASSWORD_*), optionally under a flood of wrong passwords
+    from many loopback addresses; exit 1 if a student did not get in or a target is missed."""
+    if flood_addresses and not url.startswith(("http://127.", "http://localhost")):
+        errors.print("--flood-addresses sends from loopback addresses: a loopback --url only")
+        raise typer.Exit(2)
+    settings = Settings()
+    scenario = LoginScenario(
+        url.rstrip("/"),
+        read_credentials(credentials),
+        concurrency=concurrency,
+        flood_addresses=flood_addresses,
+        flood_concurrency=flood_concurrency,
+        memory_kib=settings.password_memory_kib,
+        time_cost=settings.password_time_cost,
+    )
+    with errors.status("measuring the verify rate, then logging in"):
+        report = uvloop.run(run_logins(scenario)).summary()
+    text = json.dumps(report, indent=2)
+    if json_out:
+        json_out.write_text(text + "\n")
+    console.print_json(text)
+    missed = (
+        report["failed_logins"] > 0
+        or (report["share_of_verify_rate"] or 0) < min_share
+        or (max_login_seconds is not None and report["login_ms"]["max"] > max_login_seconds * 1000)
+    )
+    raise typer.Exit(1 if missed else 0)
 
 
 @app.command()

@@ -29,12 +29,13 @@ def deploy_command(
 ) -> None:
     """Render the overlay with kubectl's kustomize, apply it server-side to the cluster of the
     kubeconfig context, wait for the migration and the API's rollout, and say where it
-    answers. Secrets (base/secrets.env) are generated on first use; only --dry-run's YAML
-    shows them (base64, as kubectl kustomize does)."""
+    answers. Secrets (base/secrets.env, components/monitoring/secrets.env) are generated on
+    first use; only --dry-run's YAML shows them (base64, as kubectl kustomize does)."""
     try:
-        written = ensure_secrets(kit)
-        if written:
-            errors.print(f"wrote random secrets to {written} (keep it; never commit it)")
+        for written in ensure_secrets(kit):
+            errors.print(
+                f"wrote random secrets to {written} (keep it; never commit it)", soft_wrap=True
+            )
         rendered = render(kit, overlay, image)
         if dry_run:
             print(rendered.text, end="")

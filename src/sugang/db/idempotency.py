@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Integer, SmallInteger, String, Text, bindparam, text
+from sqlalchemy import ForeignKey, Index, Integer, SmallInteger, String, Text, bindparam, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -30,8 +30,12 @@ KEY_LIFETIME = timedelta(hours=24)
 
 class IdempotencyRecord(Base):
     __tablename__ = "idempotency_records"
+    __table_args__ = (Index("ix_idempotency_records_created_at", "created_at"),)
 
-    user_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    # A deleted user's stored answers go with them.
+    user_id: Mapped[int] = mapped_column(
+        Integer, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
     key: Mapped[str] = mapped_column(String(255), primary_key=True)
     fingerprint: Mapped[str] = mapped_column(String(64))
     status_code: Mapped[int | None] = mapped_column(SmallInteger)
@@ -120,3 +124,13 @@ async def run_idempotent(
         return outcome
 
     return await db.run(once)
+
+
+_PURGE = text("DELETE FROM idempotency_records WHERE created_at < :before").bindparams(
+    bindparam("before", type_=UTCDateTime())
+)
+
+
+async def purge_expired(conn: AsyncConnection, now: datetime) -> None:
+    """Delete the records whose key has expired (a retry with it would be a new request)."""
+    await conn.execute(_PURGE, {"before": now - KEY_LIFETIME})

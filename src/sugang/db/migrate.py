@@ -46,7 +46,29 @@ async def _run(engine: AsyncEngine, action: Callable[[Config], None]) -> None:
         config.attributes["connection"] = connection
         action(config)
 
-    async with engine.begin() as conn:
-        if conn.dialect.name == "postgresql":  # a migration may take longer than a request
-            await conn.exec_driver_sql("SET LOCAL statement_timeout = 0")
-        await conn.run_sync(run)
+    async with engine.connect() as conn:
+        sqlite = conn.dialect.name == "sqlite"
+        if sqlite:
+            # A table rebuilt by a migration (SQLite's only way to alter most things) is
+            # dropped and renamed: with foreign keys on, dropping it would delete in cascade.
+            # The pragma only takes effect outside a transaction, so before the first one.
+            await conn.run_sync(_sqlite_foreign_keys, False)
+        try:
+            async with conn.begin():
+                if not sqlite:  # a migration may take longer than a request
+                    await conn.exec_driver_sql("SET LOCAL statement_timeout = 0")
+                await conn.run_sync(run)
+                if sqlite:
+                    broken = (await conn.exec_driver_sql("PRAGMA foreign_key_check")).all()
+                    if broken:
+                        raise RuntimeError(f"the migration broke foreign keys: {broken[:5]}")
+        finally:
+            if sqlite:
+                await conn.run_sync(_sqlite_foreign_keys, True)
+
+
+def _sqlite_foreign_keys(connection: Connection, on: bool) -> None:
+    """On the driver's connection, so that no transaction is begun first."""
+    cursor = connection.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    cursor.execute(f"PRAGMA foreign_keys={'ON' if on else 'OFF'}")
+    cursor.close()

@@ -49,10 +49,15 @@ def redis_client(
         list(target.addresses),
         # a sentinel that knows no other (just restarted, or cut off) may name a stale primary
         min_other_sentinels=1 if len(target.addresses) > 1 else 0,
-        sentinel_kwargs={"socket_timeout": timeout, "socket_connect_timeout": timeout},
+        sentinel_kwargs={
+            "socket_timeout": timeout,
+            "socket_connect_timeout": timeout,
+            "password": target.password,  # the sentinels' requirepass
+        },
     )
     options: dict[str, Any] = {
         "db": target.db,
+        "password": target.password,
         "max_connections": max_connections,
         "timeout": timeout,
         "socket_timeout": socket_timeout,

@@ -18,7 +18,12 @@ import yaml
 
 OVERLAYS = ("single-node", "multi-node", "ha", "keda")
 DEFAULT_IMAGE = "ghcr.io/sugang-dev/sugang"
-SECRET_KEYS = ("SUGANG_SECRET_KEY", "POSTGRES_PASSWORD")
+# The kit's generated secrets: each env file kustomize makes a Secret of, and its keys.
+SECRET_FILES = {
+    Path("base/secrets.env"): ("SUGANG_SECRET_KEY", "POSTGRES_PASSWORD", "REDIS_PASSWORD"),
+    # Grafana's admin password, in the monitoring namespace (components/monitoring)
+    Path("components/monitoring/secrets.env"): ("admin-password",),
+}
 
 # Resources of these API groups exist in every K3s (helm.cattle.io comes with its
 # helm-controller); the others come with the charts the kit installs, so their resources
@@ -78,16 +83,29 @@ def to_yaml(documents: Iterable[dict[str, Any]]) -> str:
     return str(yaml.safe_dump_all(list(documents), sort_keys=False))
 
 
-def ensure_secrets(kit: Path) -> Path | None:
-    """Write base/secrets.env with fresh random values if it is not there; the path if
-    written. Values are never printed."""
-    path = kit / "base" / "secrets.env"
-    if path.exists():
-        return None
-    lines = [f"{key}={secrets.token_urlsafe(48)}" for key in SECRET_KEYS]
-    path.touch(mode=0o600)
-    path.write_text("\n".join(lines) + "\n")
-    return path
+def ensure_secrets(kit: Path) -> list[Path]:
+    """Give every secrets file of the kit a fresh random value for each key it lacks (or has
+    empty): a new kit gets every file, one from before a key existed gets that key, and a
+    value once written is never changed. The files written (mode 0600); values never
+    printed."""
+    written = []
+    for relative, keys in SECRET_FILES.items():
+        path = kit / relative
+        lines = path.read_text().splitlines() if path.exists() else []
+        known = {
+            key.strip(): value.strip()
+            for key, _, value in (line.partition("=") for line in lines)
+            if not key.lstrip().startswith("#") and value.strip()
+        }
+        missing = [key for key in keys if key not in known]
+        if not missing:
+            continue
+        kept = [line for line in lines if line.partition("=")[0].strip() not in missing]
+        fresh = [f"{key}={secrets.token_urlsafe(48)}" for key in missing]
+        path.touch(mode=0o600)
+        path.write_text("\n".join(kept + fresh) + "\n")
+        written.append(path)
+    return written
 
 
 def kubectl_path() -> str:

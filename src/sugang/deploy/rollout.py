@@ -1,7 +1,7 @@
 """Apply the rendered kit to the cluster of the current kubeconfig context and wait for it.
 
 The order: resources of built-in APIs (with the HelmCharts that install the operators),
-then, once their CRDs are established, the custom resources (ServiceMonitor, CloudNativePG
+then, once their CRDs are established, the custom resources (PodMonitor, CloudNativePG
 Cluster, ScaledObject); then the migration Job; then the API's rollout.
 """
 
@@ -15,8 +15,8 @@ from typing import Any
 from sugang.deploy.kit import KitError, Rendered, kubectl_path, to_yaml
 
 NAMESPACE = "sugang"
-NODE_PORT = 30080
-GRAFANA_NODE_PORT = 30300
+NODE_PORT = 30080  # Traefik's web entrypoint (multi-node's HelmChartConfig)
+GRAFANA = "kubectl -n monitoring port-forward svc/kube-prometheus-stack-grafana 3000:80"
 
 
 @dataclass
@@ -79,7 +79,8 @@ def apply(kubectl: Kubectl, documents: list[dict[str, Any]]) -> None:
 
 
 def endpoints(kubectl: Kubectl) -> list[str]:
-    """Where the service answers: NodePort 30080 (multi-node), Traefik on port 80, Grafana."""
+    """Where the service answers: Traefik on 443 (and NodePort 30080, redirecting to it, in
+    multi-node), and how to reach Grafana."""
     nodes = kubectl.json("get", "nodes")["items"]
     addresses = [
         next((a["address"] for a in n["status"]["addresses"] if a["type"] == kind), None)
@@ -87,12 +88,15 @@ def endpoints(kubectl: Kubectl) -> list[str]:
         for kind in ("ExternalIP", "InternalIP")
     ]
     ips = sorted({a for a in addresses if a})
-    service = kubectl.json("-n", NAMESPACE, "get", "service", "sugang-api")
-    found = []
-    if service["spec"]["type"] == "NodePort":
-        found += [f"http://{ip}:{NODE_PORT}/  (NodePort)" for ip in ips]
-    found += [f"http://{ip}/  (Traefik ingress)" for ip in ips]
-    found += [f"http://{ip}:{GRAFANA_NODE_PORT}/  (Grafana)" for ip in ips[:1]]
+    try:
+        traefik = kubectl.json("-n", "kube-system", "get", "service", "traefik")
+    except KitError:  # a Traefik of another name: the addresses are still right
+        traefik = {"spec": {}}
+    node_ports = {p.get("name"): p.get("nodePort") for p in traefik["spec"].get("ports", [])}
+    found = [f"https://{ip}/  (Traefik ingress)" for ip in ips]
+    if node_ports.get("web") == NODE_PORT:
+        found += [f"http://{ip}:{NODE_PORT}/  (NodePort, redirected to HTTPS)" for ip in ips]
+    found.append(f"Grafana: {GRAFANA}, then http://localhost:3000/")
     return found
 
 

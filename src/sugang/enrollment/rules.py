@@ -61,6 +61,8 @@ def check_admission(
         return AdmissionNotYours(term_id=term.id)
     if admission.expires_at <= now:
         return AdmissionExpired(term_id=term.id)
+    if admission.generation < term.room_generation:  # the room was reset since
+        return AdmissionExpired(term_id=term.id, reason="room_reset")
     return None
 
 

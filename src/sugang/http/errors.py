@@ -15,6 +15,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 from fastapi.security.base import SecurityBase
+from pydantic import BaseModel, Field
 from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from starlette.exceptions import HTTPException
@@ -26,7 +27,6 @@ from sugang.errors import (
     InvalidRequest,
     NotAuthenticated,
     NotFound,
-    RateLimited,
     RequestTooLarge,
     SugangError,
     Unavailable,
@@ -35,6 +35,26 @@ from sugang.http.body_limit import BodyTooLarge
 from sugang.http.deps import language_of
 
 log = logging.getLogger("sugang")
+
+
+class Messages(BaseModel):
+    ko: str
+    en: str
+
+
+class Refusal(BaseModel):
+    """Every refusal's body, whatever its status (a 422 included)."""
+
+    code: str = Field(pattern="^[A-Z0-9_]+$", examples=["SECTION_FULL"])
+    message: str = Field(description="in the language of Accept-Language (Korean by default)")
+    messages: Messages
+    detail: dict[str, Any]
+
+
+# Declared on every operation of the OpenAPI document (it replaces FastAPI's own 422).
+REFUSALS: dict[int | str, dict[str, Any]] = {
+    "4XX": {"model": Refusal, "description": "refused: `code` says why, in machine terms"}
+}
 
 # Starlette's own HTTP errors (an unparseable body, a wrong method) get stable codes too.
 _HTTP_CODES = {400: "INVALID_REQUEST", 405: "METHOD_NOT_ALLOWED", 413: "REQUEST_TOO_LARGE"}
@@ -72,10 +92,8 @@ def install_error_handlers(
     @app.exception_handler(SugangError)
     async def refused(request: Request, error: SugangError) -> JSONResponse:
         headers = {"WWW-Authenticate": "Bearer"} if isinstance(error, NotAuthenticated) else None
-        if error.status == 503:
-            headers = {"Retry-After": "2"}
-        if isinstance(error, RateLimited):
-            headers = {"Retry-After": str(error.detail["retry_after"])}
+        if error.status in (429, 503):
+            headers = {"Retry-After": str(error.detail.get("retry_after", 2))}
         return _answer(request, error, headers)
 
     @app.exception_handler(RequestValidationError)

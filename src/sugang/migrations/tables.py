@@ -1,7 +1,7 @@
 """Every table, imported so that Base.metadata (Alembic's env, tests) sees the whole schema."""
 
 from sugang.audit import AuditEntry
-from sugang.auth.models import User
+from sugang.auth.models import TokenRevocation, User
 from sugang.catalog.models import (
     CatalogState,
     Course,
@@ -31,6 +31,7 @@ __all__ = [
     "Section",
     "Student",
     "Term",
+    "TokenRevocation",
     "User",
     "WaitlistEntry",
     "completed_courses",

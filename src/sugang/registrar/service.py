@@ -55,6 +55,14 @@ class RegistrarService:
 
         async def work(conn: AsyncConnection) -> SectionOut:
             await catalog_store.update_section(conn, section_id, patch)
+            await audit.record(
+                conn,
+                self.clock(),
+                "update_section",
+                actor_id=actor_id,
+                section_id=section_id,
+                detail={"changes": patch.model_dump(mode="json", exclude_unset=True)},
+            )
             await self.enrollment.fill_seats_in(conn, section_id, actor_id)
             return await catalog_reads.section_view(conn, section_id)
 
@@ -62,7 +70,7 @@ class RegistrarService:
         await self.enrollment.clear_full_flags([section_id])
         return updated
 
-    async def delete_term(self, term_id: int) -> None:
+    async def delete_term(self, term_id: int, actor_id: int | None = None) -> None:
         """Delete a term that holds no enrollments, with its windows and sections. The check
         answers the common case; the foreign key (RESTRICT) refuses a term whose enrollment
         committed after the check."""
@@ -71,6 +79,9 @@ class RegistrarService:
             if await enrollment_reads.term_has_enrollments(conn, term_id):
                 raise _term_has_enrollments()
             await catalog_store.delete_term(conn, term_id)
+            await audit.record(
+                conn, self.clock(), "delete_term", actor_id=actor_id, detail={"term_id": term_id}
+            )
 
         try:
             await self.db.run(work)
@@ -83,19 +94,34 @@ class RegistrarService:
 
         async def work(conn: AsyncConnection) -> list[int]:
             dropped = await self.enrollment.drop_everything_in(conn, student_id, actor_id)
-            await students_store.delete_student(conn, student_id)
+            await students_store.delete_student(conn, student_id, self.clock)
+            await audit.record(
+                conn,
+                self.clock(),
+                "delete_student",
+                actor_id=actor_id,
+                student_id=student_id,
+                detail={"dropped_sections": dropped},
+            )
             return dropped
 
         await self.enrollment.clear_full_flags(await self.db.run(work))
 
     async def import_csv(self, kind: ImportKind, text: str, actor_id: int | None) -> ImportReport:
         """All rows or none (IMPORT_INVALID names every bad row)."""
+
+        async def audited(conn: AsyncConnection, report: ImportReport) -> None:
+            await audit.record(
+                conn, self.clock(), "import", actor_id=actor_id, detail=report.as_dict()
+            )
+
         if kind == "departments":
-            report = await run_import(self.db, kind, DepartmentsImport(), text)
+            report = await run_import(self.db, kind, DepartmentsImport(), text, audited)
         elif kind == "catalog":
-            report = await run_import(self.db, kind, CatalogImport(self.enrollment, actor_id), text)
+            catalog = CatalogImport(self.enrollment, actor_id)
+            report = await run_import(self.db, kind, catalog, text, audited)
         else:
-            report = await run_import(self.db, kind, StudentsImport(self.clock), text)
+            report = await run_import(self.db, kind, StudentsImport(self.clock), text, audited)
         await self.enrollment.clear_full_flags(report.sections_changed)
         return report
 

@@ -3,6 +3,7 @@
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from sugang import audit
 from sugang.clock import Clock
 from sugang.db import Database
 from sugang.students import store
@@ -22,15 +23,39 @@ class StudentService:
         async with self.db.transaction(write=False) as conn:
             return await store.get_student(conn, student_id)
 
-    async def create(self, data: StudentIn) -> StudentOut:
+    async def create(self, data: StudentIn, actor_id: int | None) -> StudentOut:
         async def work(conn: AsyncConnection) -> StudentOut:
-            return await store.get_student(conn, await store.create_student(conn, data, self.clock))
+            student_id = await store.create_student(conn, data, self.clock)
+            await audit.record(
+                conn,
+                self.clock(),
+                "create_student",
+                actor_id=actor_id,
+                student_id=student_id,
+                detail={"student_number": data.student_number},
+            )
+            return await store.get_student(conn, student_id)
 
         return await self.db.run(work)
 
-    async def update(self, student_id: int, patch: StudentPatch) -> StudentOut:
+    async def update(
+        self, student_id: int, patch: StudentPatch, actor_id: int | None
+    ) -> StudentOut:
+        """Audited with what changed (never the password itself)."""
+
         async def work(conn: AsyncConnection) -> StudentOut:
-            await store.update_student(conn, student_id, patch)
+            await store.update_student(conn, student_id, patch, self.clock)
+            await audit.record(
+                conn,
+                self.clock(),
+                "update_student",
+                actor_id=actor_id,
+                student_id=student_id,
+                detail={
+                    "fields": sorted(patch.model_fields_set - {"password"}),
+                    "password_reset": patch.password is not None,
+                },
+            )
             return await store.get_student(conn, student_id)
 
         return await self.db.run(work)

@@ -7,6 +7,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from sugang.auth.models import User
 from sugang.auth.passwords import hash_password
+from sugang.auth.revocations import revoke, revoke_deleted
 from sugang.catalog.models import Course, Department
 from sugang.catalog.store import department_id_of
 from sugang.clock import Clock
@@ -48,7 +49,10 @@ async def create_student(
     return int(user_id)
 
 
-async def update_student(conn: AsyncConnection, student_id: int, patch: StudentPatch) -> None:
+async def update_student(
+    conn: AsyncConnection, student_id: int, patch: StudentPatch, clock: Clock
+) -> None:
+    """Apply the edit; a new password voids every token the student holds."""
     await _require_student(conn, student_id)
     user_values: dict[str, object] = {}
     if patch.name is not None:
@@ -57,6 +61,8 @@ async def update_student(conn: AsyncConnection, student_id: int, patch: StudentP
         user_values["password_hash"] = await hash_password(patch.password)
     if user_values:
         await conn.execute(update(User).where(User.id == student_id).values(**user_values))
+    if patch.password is not None:
+        await revoke(conn, student_id, clock())
     student_values: dict[str, object] = {}
     if patch.year is not None:
         student_values["year"] = patch.year
@@ -80,9 +86,11 @@ async def update_student(conn: AsyncConnection, student_id: int, patch: StudentP
         await _set_completed(conn, student_id, course_ids)
 
 
-async def delete_student(conn: AsyncConnection, student_id: int) -> None:
-    """Delete the user and all that hangs on them (the caller has dropped their seats)."""
+async def delete_student(conn: AsyncConnection, student_id: int, clock: Clock) -> None:
+    """Delete the user and all that hangs on them (the caller has dropped their seats); their
+    tokens are void, and their id is never given to anyone else."""
     await conn.execute(delete(User).where(User.id == student_id))
+    await revoke_deleted(conn, student_id, clock())
 
 
 async def get_student(conn: AsyncConnection, student_id: int) -> StudentOut:

@@ -7,10 +7,11 @@ from collections.abc import AsyncIterator
 from fastapi import APIRouter, Request
 from fastapi.responses import StreamingResponse
 
-from sugang.auth.deps import CurrentStudent
+from sugang.auth.deps import CurrentStudent, per_student_cap
+from sugang.buckets import Bucket
 from sugang.errors import SugangError, TooManyStreams
 from sugang.http.deps import SettingsDep
-from sugang.waitingroom.deps import Queue
+from sugang.waitingroom.deps import ChallengePassed, Queue
 from sugang.waitingroom.schemas import TicketOut
 from sugang.waitingroom.streams import StreamSlots
 
@@ -20,13 +21,30 @@ SSE_SECONDS = 15 * 60
 _slots: dict[int, StreamSlots] = {}  # by limit: one set of counts per process
 
 
-@router.post("/queue/tickets", response_model=TicketOut, status_code=201)
+_ticket_cap = per_student_cap(
+    "ticket",
+    lambda s: Bucket(s.rate_limit_ticket_per_second, s.rate_limit_ticket_burst),
+)
+_poll_cap = per_student_cap(
+    "poll",
+    lambda s: Bucket(s.rate_limit_poll_per_second, s.rate_limit_poll_burst),
+)
+
+
+@router.post(
+    "/queue/tickets",
+    response_model=TicketOut,
+    status_code=201,
+    dependencies=[_ticket_cap, ChallengePassed],
+)
 async def take_ticket(student: CurrentStudent, queue: Queue) -> TicketOut:
-    """Join the current term's waiting room (or get your ticket again)."""
+    """Join the current term's waiting room (or get your ticket again). When the challenge is
+    on, a first try is answered 428 CHALLENGE_REQUIRED with a puzzle to solve and send back in
+    X-Sugang-Challenge."""
     return await queue.take_ticket(student.user_id)
 
 
-@router.get("/queue/tickets/{ticket}", response_model=TicketOut)
+@router.get("/queue/tickets/{ticket}", response_model=TicketOut, dependencies=[_poll_cap])
 async def ticket_state(ticket: str, student: CurrentStudent, queue: Queue) -> TicketOut:
     """Where you are; once admitted, `access_token` is your pass to enroll."""
     return await queue.ticket(ticket, student.user_id)

@@ -5,8 +5,10 @@ from typing import Annotated
 
 from fastapi import Depends, Header
 
+from sugang.auth.deps import CurrentStudent
 from sugang.errors import AdmissionInvalid
 from sugang.http.deps import SettingsDep, provided
+from sugang.waitingroom.challenge import CHALLENGE_HEADER, TicketChallenge
 from sugang.waitingroom.passes import read_admission
 from sugang.waitingroom.room import Admission
 from sugang.waitingroom.schemas import ADMISSION_HEADER
@@ -50,3 +52,21 @@ async def presented_pass(
 
 
 AdmissionPass = Annotated[PresentedPass, Depends(presented_pass)]
+
+
+async def passed_challenge(
+    student: CurrentStudent,
+    challenge: Annotated[TicketChallenge, provided("ticket_challenge")],
+    answer: Annotated[
+        str | None,
+        Header(
+            alias=CHALLENGE_HEADER,
+            max_length=2048,
+            description="the answer to a CHALLENGE_REQUIRED refusal (when the challenge is on)",
+        ),
+    ] = None,
+) -> None:
+    await challenge.check(student.user_id, answer)
+
+
+ChallengePassed = Depends(passed_challenge)

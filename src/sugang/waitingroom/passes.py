@@ -19,6 +19,7 @@ class Ticket:
     student_id: int
     term_id: int
     epoch: int = 0  # of the room when the ticket was taken (see WaitingRoom.epoch)
+    generation: int = 0  # of the term's room in the database (Term.room_generation)
 
 
 def issue_ticket(ticket: Ticket, secret: str, expires_at: datetime) -> str:
@@ -27,6 +28,7 @@ def issue_ticket(ticket: Ticket, secret: str, expires_at: datetime) -> str:
             "sub": str(ticket.student_id),
             "term": ticket.term_id,
             "room": ticket.epoch,
+            "gen": ticket.generation,
             "aud": TICKET_AUDIENCE,
             "exp": int(expires_at.timestamp()),
         },
@@ -40,7 +42,8 @@ def read_ticket(token: str, secret: str, now: datetime) -> Ticket | None:
         if claims is None or int(str(claims["exp"])) <= now.timestamp():
             return None
         epoch = int(str(claims.get("room", 0)))
-        return Ticket(int(str(claims["sub"])), int(str(claims["term"])), epoch)
+        generation = int(str(claims.get("gen", 0)))
+        return Ticket(int(str(claims["sub"])), int(str(claims["term"])), epoch, generation)
     except ValueError:
         return None
 
@@ -52,6 +55,7 @@ def issue_admission(admission: Admission, secret: str) -> str:
             "term": admission.term_id,
             "aud": ADMISSION_AUDIENCE,
             "exp": int(admission.expires_at.timestamp()),
+            "gen": admission.generation,
         },
         secret,
     )
@@ -67,6 +71,7 @@ def read_admission(token: str, secret: str) -> Admission | None:
             int(str(claims["sub"])),
             int(str(claims["term"])),
             datetime.fromtimestamp(int(str(claims["exp"])), UTC),
+            int(str(claims.get("gen", 0))),
         )
     except (ValueError, OverflowError, OSError):
         return None

@@ -34,6 +34,7 @@ class Admission:
     student_id: int
     term_id: int
     expires_at: datetime
+    generation: int = 0  # of the term's room when admitted (Term.room_generation)
 
 
 @dataclass(frozen=True)

@@ -80,12 +80,12 @@ class WaitingRoomService:
             current = await catalog_reads.current_term_rush(conn)
         if current is None:
             raise NotFound(what="current term", what_ko="현재 학기")
-        term_id, rush_mode = current
+        term_id, rush_mode, generation = current
         if not rush_mode:
             raise NotInRushMode(term_id=term_id)
         place = await self.room.join(term_id, student_id, self.clock().timestamp())
         epoch = await self.room.epoch(term_id)
-        return self._view(Ticket(student_id, term_id, epoch), place)
+        return self._view(Ticket(student_id, term_id, epoch, generation), place)
 
     async def ticket(self, token: str, student_id: int) -> TicketOut:
         """Where the ticket's holder stands; once admitted, with the pass."""
@@ -124,6 +124,8 @@ class WaitingRoomService:
             if change.rush_mode is not None and change.rush_mode != rush_mode:
                 await catalog_store.set_rush_mode(conn, term_id, change.rush_mode)
                 rush_mode = change.rush_mode
+            if change.reset:
+                await catalog_store.next_room_generation(conn, term_id)
             await audit.record(
                 conn,
                 now,
@@ -159,7 +161,8 @@ class WaitingRoomService:
         return rush_mode, await self.room.status(term_id, now.timestamp())
 
     async def reset(self, term_id: int) -> None:
-        """Forget every ticket of the term's room."""
+        """Forget every ticket of the term's room; the passes it gave admit no more."""
+        await self.db.run(lambda conn: catalog_store.next_room_generation(conn, term_id))
         await self.room.reset(term_id)
 
     # --- the adaptive controller -------------------------------------------------------------
@@ -216,9 +219,10 @@ class WaitingRoomService:
         access, access_expires = None, None
         if place.admitted and place.session_expires_at:
             access_expires = datetime.fromtimestamp(place.session_expires_at, UTC)
-            access = issue_admission(
-                Admission(ticket.student_id, ticket.term_id, access_expires), self._secret
+            admission = Admission(
+                ticket.student_id, ticket.term_id, access_expires, ticket.generation
             )
+            access = issue_admission(admission, self._secret)
         return TicketOut(
             ticket=token,
             term_id=ticket.term_id,

@@ -5,11 +5,15 @@ import { readFileSync } from "node:fs";
 import * as monitoring from "@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1";
 import * as cnpg from "@kubernetes-models/cloudnative-pg/postgresql.cnpg.io/v1";
 import * as keda from "@kubernetes-models/keda/keda.sh/v1alpha1";
+import * as traefik from "@kubernetes-models/traefik/traefik.io/v1alpha1";
+import * as certManager from "@kubernetes-models/cert-manager/cert-manager.io/v1";
 
 const models = {
   "monitoring.coreos.com/v1": monitoring,
   "postgresql.cnpg.io/v1": cnpg,
   "keda.sh/v1alpha1": keda,
+  "traefik.io/v1alpha1": traefik,
+  "cert-manager.io/v1": certManager,
 };
 
 for (const object of JSON.parse(readFileSync(0, "utf8"))) {

@@ -8,7 +8,11 @@
 # SELF     this member's address, as the others reach it
 # MEMBERS  every member's address, separated by spaces (the first is a new group's primary)
 # MASTER_NAME, DATA (a persistent directory, shared by the member's two containers)
+# REDIS_PASSWORD  every Redis's and Sentinel's password (requirepass), the replicas' masterauth,
+#          the sentinels' auth-pass (to the Redis servers) and sentinel-pass (to each other)
 set -eu
+: "${REDIS_PASSWORD:?every member asks for a password}"
+export REDISCLI_AUTH="$REDIS_PASSWORD"  # redis-cli below authenticates with it
 
 primary_now() {
     # A peer's word counts only when its sentinel knows other sentinels: a member that lost
@@ -42,7 +46,8 @@ primary_now() {
 run_redis() {
     primary=$(primary_now)
     set -- --port 6379 --dir "$DATA" --appendonly yes --protected-mode no \
-        --maxmemory 256mb --replica-announce-ip "$SELF"
+        --maxmemory 256mb --replica-announce-ip "$SELF" \
+        --requirepass "$REDIS_PASSWORD" --masterauth "$REDIS_PASSWORD"
     if [ "$primary" != "$SELF" ]; then
         echo "replica of $primary"
         set -- "$@" --replicaof "$primary" 6379
@@ -69,6 +74,15 @@ run_sentinel() {
             "sentinel failover-timeout $MASTER_NAME 10000" \
             "sentinel parallel-syncs $MASTER_NAME 1" > "$conf"
     fi
+    # The password as the Secret has it now (the file keeps what it was given last): the
+    # lines Sentinel rewrote are replaced, after "sentinel monitor" as they must be.
+    awk '!/^(requirepass|user default) / && !/^sentinel (auth-pass|sentinel-pass) /' \
+        "$conf" > "$conf.new"
+    printf '%s\n' \
+        "requirepass $REDIS_PASSWORD" \
+        "sentinel sentinel-pass $REDIS_PASSWORD" \
+        "sentinel auth-pass $MASTER_NAME $REDIS_PASSWORD" >> "$conf.new"
+    mv "$conf.new" "$conf"
     exec redis-server "$conf" --sentinel
 }
 

@@ -78,7 +78,11 @@ async def my_sections(user: Staff, registrar: Registrar) -> list[SectionOut]:
     return await registrar.sections_taught(user.user_id)
 
 
-@router.get("/sections/{section_id}/roster", response_model=Roster)
+@router.get(
+    "/sections/{section_id}/roster",
+    response_model=Roster,
+    responses={200: {"content": {"text/csv": {"schema": {"type": "string"}}}}},
+)
 async def roster(
     section_id: SectionIdPath,
     user: Staff,

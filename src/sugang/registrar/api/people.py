@@ -5,7 +5,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Response
 
 from sugang.auth.deps import Admin, Auth
-from sugang.auth.schemas import StaffIn, StaffOut
+from sugang.auth.schemas import StaffIn, StaffOut, UserOut, UserPatch
 from sugang.http.deps import IdPath
 from sugang.registrar.deps import Registrar
 from sugang.students.deps import Students
@@ -26,8 +26,8 @@ async def list_students(
 
 
 @router.post("/students", response_model=StudentOut, status_code=201)
-async def create_student(body: StudentIn, _: Admin, students: Students) -> StudentOut:
-    return await students.create(body)
+async def create_student(body: StudentIn, user: Admin, students: Students) -> StudentOut:
+    return await students.create(body, user.user_id)
 
 
 @router.get("/students/{student_id}", response_model=StudentOut)
@@ -37,9 +37,10 @@ async def get_student(student_id: IdPath, _: Admin, students: Students) -> Stude
 
 @router.patch("/students/{student_id}", response_model=StudentOut)
 async def update_student(
-    student_id: IdPath, body: StudentPatch, _: Admin, students: Students
+    student_id: IdPath, body: StudentPatch, user: Admin, students: Students
 ) -> StudentOut:
-    return await students.update(student_id, body)
+    """Edit a student's record; a new password logs them out everywhere."""
+    return await students.update(student_id, body, user.user_id)
 
 
 @router.delete("/students/{student_id}", status_code=204)
@@ -53,3 +54,10 @@ async def delete_student(student_id: IdPath, user: Admin, registrar: Registrar) 
 async def create_staff(body: StaffIn, user: Admin, auth: Auth) -> StaffOut:
     """Create a professor or registrar (admin) account."""
     return await auth.create_staff(body, user.user_id)
+
+
+@router.patch("/users/{user_id}", response_model=UserOut)
+async def update_user(user_id: IdPath, body: UserPatch, user: Admin, auth: Auth) -> UserOut:
+    """Rename, reset the password of, disable or re-enable any account, or change a staff
+    account's role. A new role, a new password or disabling logs the user out everywhere."""
+    return await auth.update_user(user_id, body, user.user_id)

@@ -6,6 +6,7 @@ store functions the API uses, in one transaction. Any error, in parsing or in wr
 reported with its row number and nothing is written.
 """
 
+from collections.abc import Awaitable, Callable
 from typing import Protocol, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -41,10 +42,14 @@ class Importer(Protocol[Parsed]):
 
 
 async def run_import(
-    db: Database, kind: ImportKind, importer: Importer[Parsed], text: str
+    db: Database,
+    kind: ImportKind,
+    importer: Importer[Parsed],
+    text: str,
+    audited: Callable[[AsyncConnection, ImportReport], Awaitable[None]] | None = None,
 ) -> ImportReport:
     """Parse, validate and write the file; ImportInvalid with every bad row, nothing
-    written, if any row is bad."""
+    written, if any row is bad. `audited` records the import in the same transaction."""
     report = ImportReport(kind)
     rows = read_rows(text, importer.columns, importer.optional, report)
     parsed = importer.parse(rows, report)
@@ -58,6 +63,8 @@ async def run_import(
         await importer.write(conn, parsed, report)
         if report.errors:
             report.refuse()
+        if audited is not None:
+            await audited(conn, report)
         return report
 
     return await db.run(write)

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from sugang.auth import store as auth_store
 from sugang.auth.models import User
 from sugang.auth.passwords import hash_password
+from sugang.auth.revocations import revoke
 from sugang.clock import Clock
 from sugang.registrar.imports.rows import (
     ImportReport,
@@ -102,10 +103,13 @@ class StudentsImport:
             if student_id is not None:
                 patch = row.patch.model_copy(update={"password": None})
                 await write_row(
-                    report, row.number, students_store.update_student(conn, student_id, patch)
+                    report,
+                    row.number,
+                    students_store.update_student(conn, student_id, patch, self.clock),
                 )
-                if row.password_hash:
+                if row.password_hash:  # a new password: their tokens are void
                     await auth_store.replace_hash(conn, student_id, row.password_hash)
+                    await revoke(conn, student_id, self.clock())
                 report.updated += 1
             elif row.data is None:
                 report.errors.append(

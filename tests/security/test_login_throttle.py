@@ -1,0 +1,151 @@
+"""Login and bot protection: failed logins are throttled per address, per account and
+address, and per account, without ever locking a student out on a device that has not failed;
+a full hashing queue answers 503 with Retry-After; tickets and polls have per-student caps.
+All of it on by default in production."""
+
+import asyncio
+from datetime import timedelta
+
+import httpx
+import pytest
+from fastapi import FastAPI
+
+from sugang.app import create_app
+from sugang.clock import FixedClock
+from sugang.config import Settings
+from sugang.runtime import Services
+from tests.support.databases import TEST_SECRET
+from tests.support.factories import PASSWORD, Factory, login
+
+
+@pytest.fixture
+def settings(settings: Settings) -> Settings:
+    return settings.model_copy(update={"rate_limit_enabled": True})
+
+
+@pytest.fixture
+def app(services: Services) -> FastAPI:
+    return create_app(services=services)
+
+
+def from_address(app: FastAPI, address: str) -> httpx.AsyncClient:
+    transport = httpx.ASGITransport(app=app, client=(address, 50000))
+    return httpx.AsyncClient(transport=transport, base_url="http://sugang.test")
+
+
+async def try_login(client: httpx.AsyncClient, username: str, password: str) -> httpx.Response:
+    return await client.post(
+        "/api/v1/auth/token", data={"username": username, "password": password}
+    )
+
+
+async def test_a_student_who_mistypes_backs_off_briefly_then_gets_in(
+    app: FastAPI, factory: Factory, clock: FixedClock
+) -> None:
+    username = await factory.username_of(await factory.student())
+    async with from_address(app, "10.1.0.1") as phone:
+        wrong = [(await try_login(phone, username, "wrong-pass")).status_code for _ in range(6)]
+        refused = await try_login(phone, username, PASSWORD)
+        clock.now += timedelta(seconds=30)  # one more try every 30 s
+        later = await try_login(phone, username, PASSWORD)
+        again = [(await try_login(phone, username, "wrong-pass")).status_code for _ in range(5)]
+
+    assert wrong == [401] * 5 + [429]
+    assert refused.status_code == 429 and refused.json()["code"] == "LOGIN_THROTTLED"
+    assert int(refused.headers["Retry-After"]) <= 30
+    assert later.status_code == 200
+    assert again == [401] * 5  # a success cleared the backoff
+
+
+async def test_a_flood_against_an_account_never_locks_out_its_student_on_their_own_phone(
+    app: FastAPI, factory: Factory
+) -> None:
+    username = await factory.username_of(await factory.student())
+    attackers = [from_address(app, f"10.9.0.{n}") for n in range(1, 9)]
+    answers: list[int] = []
+    for attacker in attackers:  # 8 addresses × 6 guesses: past every account bucket
+        for _ in range(6):
+            answers.append((await try_login(attacker, username, "guess")).status_code)
+    fresh = from_address(app, "10.9.1.1")
+    fresh_answers = [(await try_login(fresh, username, "guess")).status_code for _ in range(2)]
+    async with from_address(app, "10.1.0.2") as phone:
+        student = await try_login(phone, username, PASSWORD)
+    for client in (*attackers, fresh):
+        await client.aclose()
+
+    assert answers.count(401) <= 20 + 8  # the account's burst, and a first try per address
+    assert 429 in answers
+    # once the account's bucket is empty, an address gets one guess before it is throttled
+    assert fresh_answers == [401, 429]
+    assert student.status_code == 200
+
+
+async def test_one_address_cannot_spray_many_accounts(app: FastAPI, factory: Factory) -> None:
+    """One guess each at 35 accounts: the address's 30 failures, then 429."""
+    usernames = [await factory.username_of(await factory.student()) for _ in range(35)]
+    async with from_address(app, "10.2.0.1") as bot:
+        answers = [(await try_login(bot, name, "guess")).status_code for name in usernames]
+    async with from_address(app, "10.2.0.2") as student:
+        ok = await try_login(student, usernames[0], PASSWORD)
+
+    assert answers == [401] * 30 + [429] * 5
+    assert ok.status_code == 200
+
+
+async def test_successful_logins_from_one_address_are_never_throttled(
+    app: FastAPI, factory: Factory
+) -> None:
+    """A PC room: more students than the address's failure burst log in from one address."""
+    usernames = [await factory.username_of(await factory.student()) for _ in range(35)]
+    async with from_address(app, "10.3.0.1") as room:
+        answers = {(await try_login(room, name, PASSWORD)).status_code for name in usernames}
+    assert answers == {200}
+
+
+async def test_a_full_hashing_queue_answers_503_with_retry_after(
+    services: Services, app: FastAPI, factory: Factory
+) -> None:
+    services.settings.max_hash_queue = 2
+    services.settings.rate_limit_enabled = False
+    usernames = [await factory.username_of(await factory.student()) for _ in range(3)]
+    async with from_address(app, "10.4.0.1") as client:
+        answers = await asyncio.gather(
+            *(try_login(client, usernames[n % 3], PASSWORD) for n in range(40))
+        )
+    statuses = [a.status_code for a in answers]
+    busy = [a for a in answers if a.status_code == 503]
+
+    assert set(statuses) == {200, 503}
+    assert all(a.json()["code"] == "LOGIN_BUSY" and a.headers["Retry-After"] for a in busy)
+
+
+async def test_tickets_and_polls_have_per_student_caps(
+    client: httpx.AsyncClient, factory: Factory, services: Services
+) -> None:
+    services.settings.rate_limit_student_burst = 1000  # only the caps under test
+    term = await factory.term()
+    admin = await login(client, await factory.staff())
+    rush = await client.patch(
+        f"/api/v1/admin/terms/{term}/waiting-room", json={"rush_mode": True}, headers=admin
+    )
+    assert rush.status_code == 200
+    headers = await login(client, await factory.username_of(await factory.student()))
+
+    tickets = [(await client.post("/api/v1/queue/tickets", headers=headers)) for _ in range(6)]
+    ticket = tickets[0].json()["ticket"]
+    polls = [
+        (await client.get(f"/api/v1/queue/tickets/{ticket}", headers=headers)).status_code
+        for _ in range(11)
+    ]
+
+    assert [t.status_code for t in tickets] == [201] * 5 + [429]
+    assert polls == [200] * 10 + [429]
+
+
+def test_protection_is_on_by_default_in_production_only() -> None:
+    def production(**overrides: object) -> Settings:
+        return Settings(environment="production", secret_key=TEST_SECRET, **overrides)  # type: ignore[arg-type]
+
+    assert production().rate_limits_on
+    assert not production(rate_limit_enabled=False).rate_limits_on
+    assert not Settings(environment="local").rate_limits_on
