@@ -197,6 +197,16 @@ def test_nodeport_30080_reaches_traefik_in_multi_node_and_replicas_spread(
     assert api["spec"]["template"]["spec"]["affinity"]["podAntiAffinity"]
 
 
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_traefik_keeps_the_students_address(rendered: dict[str, Docs], overlay: str) -> None:
+    """The per-address buckets (on in production) need the student's address, not a node's:
+    no hop may rewrite the source on the way to Traefik."""
+    values = traefik_values(rendered[overlay])
+    assert values["service"]["spec"]["externalTrafficPolicy"] == "Local"
+    if overlay != "single-node":  # every node that takes a connection has its Traefik
+        assert values["deployment"]["kind"] == "DaemonSet"
+
+
 def traefik_values(documents: Docs) -> dict[str, Any]:
     """The values the kit adds to K3s's bundled Traefik chart (its HelmChartConfig)."""
     config = named(documents, "HelmChartConfig", "traefik")

@@ -8,6 +8,9 @@ lowering them weakens no stored hash.
 """
 
 import asyncio
+import os
+import threading
+from contextlib import suppress
 from functools import lru_cache
 from weakref import WeakKeyDictionary
 
@@ -38,6 +41,23 @@ def _dummy_hash() -> str:
 
 def hash_password_sync(password: str) -> str:
     return _hasher().hash(password)
+
+
+# Hashing threads run at a lower scheduling priority than the event loop of their process:
+# when logins keep every core busy (a flood of guesses), requests are still read, answered
+# and refused at once, and hashes take the time that is left (Linux: a thread's nice value).
+_HASHING_NICENESS = 10  # added to the process's own
+_niced = threading.local()
+
+
+def _yield_to_the_event_loop() -> None:
+    if getattr(_niced, "done", False):
+        return
+    _niced.done = True
+    with suppress(OSError, AttributeError):
+        thread = threading.get_native_id()
+        niceness = os.getpriority(os.PRIO_PROCESS, thread) + _HASHING_NICENESS
+        os.setpriority(os.PRIO_PROCESS, thread, min(19, niceness))
 
 
 # Each hash holds its memory cost while it runs; more at once than there are cores only adds
@@ -72,8 +92,12 @@ def _place_in_queue(
 
 
 async def hash_password(password: str, queue_limit: int | None = None) -> str:
+    def hash_it() -> str:
+        _yield_to_the_event_loop()
+        return hash_password_sync(password)
+
     slots = _place_in_queue(queue_limit)
-    return await anyio.to_thread.run_sync(hash_password_sync, password, limiter=slots)
+    return await anyio.to_thread.run_sync(hash_it, limiter=slots)
 
 
 async def verify_password(
@@ -84,6 +108,7 @@ async def verify_password(
     suspect: bool = False,
 ) -> bool:
     def verify() -> bool:
+        _yield_to_the_event_loop()
         try:
             hasher = _hasher()
             return hasher.verify(password_hash or _dummy_hash(), password) and bool(password_hash)

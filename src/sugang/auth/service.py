@@ -65,6 +65,8 @@ class AuthService:
             raise
         if user and ok:
             await self.throttle.succeeded(attempt)
+        else:
+            await self.throttle.failed(attempt)
         rehashed = (
             await hash_password(password)
             if user and ok and needs_rehash(user.password_hash)

@@ -26,11 +26,13 @@ from sugang.errors import LoginThrottled
 
 @dataclass(frozen=True)
 class Attempt:
-    """The buckets a login took a token from, given back if it succeeds; `suspect` if its
-    address, or its account from this address, failed lately (its hash then waits behind
-    the others: sugang.auth.passwords)."""
+    """The buckets a login took a token from before its password was checked (given back if
+    it succeeds), and those a failure takes from afterwards; `suspect` if its address, or its
+    account from this address, failed lately (its hash then waits behind the others:
+    sugang.auth.passwords)."""
 
-    taken: tuple[tuple[str, Bucket], ...]
+    taken: tuple[tuple[str, Bucket], ...] = ()
+    on_failure: tuple[tuple[str, Bucket], ...] = ()
     suspect: bool = False
 
 
@@ -58,41 +60,57 @@ class LoginThrottle:
         return self.settings.rate_limits_on
 
     async def attempt(self, username: str, client: str | None) -> Attempt:
-        """Take a token from each bucket that applies, or refuse (LOGIN_THROTTLED)."""
+        """Refuse (LOGIN_THROTTLED) or let the login be checked.
+
+        A bucket that has not lost a token (no failure lately) is only charged if the login
+        fails: logins in flight from a clean address are no failures (a PC room logging in at
+        once is neither throttled nor suspect). A bucket that has is charged before the
+        password is checked, so that a hundred guesses sent at once from an address that
+        failed cannot all pass a look at it; a success gives the token back."""
         if not self.on:
-            return Attempt(())
+            return Attempt()
         now = self.clock().timestamp()
         account = username.strip().lower()[:64]
         address = client or "unknown"
-        pair_key, address_key = f"login-pair:{account}:{address}", f"login-ip:{address}"
-        failed_here = await self.limiter.tokens(pair_key, self.pair, now) < self.pair.burst
-        address_failed = (
-            failed_here
-            or await self.limiter.tokens(address_key, self.address, now) < self.address.burst
-        )
-        buckets = [(address_key, self.address), (pair_key, self.pair)]
-        if failed_here:
-            buckets.append((f"login-account:{account}", self.account))
+        scopes = [
+            (f"login-ip:{address}", self.address),
+            (f"login-pair:{account}:{address}", self.pair),
+        ]
+        failed_lately = [
+            await self.limiter.tokens(key, bucket, now) < bucket.burst for key, bucket in scopes
+        ]
+        account_scope = (f"login-account:{account}", self.account)
+        pair_failed = failed_lately[1]
+        before = [scope for scope, failed in zip(scopes, failed_lately, strict=True) if failed]
+        after = [scope for scope, failed in zip(scopes, failed_lately, strict=True) if not failed]
+        (before if pair_failed else after).append(account_scope)
         taken: list[tuple[str, Bucket]] = []
-        for key, bucket in buckets:
+        for key, bucket in before:
             wait = await self.limiter.take(key, bucket, now)
             if wait > 0:
-                await self._give_back(taken, now, clear_backoff=False)  # a refusal costs nothing
+                await self._give_back(taken, now)  # a refusal costs nothing
                 raise LoginThrottled(retry_after=max(1, round(wait + 0.5)))
             taken.append((key, bucket))
-        return Attempt(tuple(taken), suspect=address_failed)
+        return Attempt(tuple(taken), tuple(after), suspect=any(failed_lately))
+
+    async def failed(self, attempt: Attempt) -> None:
+        """Count the failure: the tokens taken stay taken, and the other buckets lose one."""
+        now = self.clock().timestamp()
+        for key, bucket in attempt.on_failure:
+            await self.limiter.take(key, bucket, now)
 
     async def succeeded(self, attempt: Attempt) -> None:
         """Give back what the login took; its account-and-address backoff starts afresh."""
-        await self._give_back(attempt.taken, self.clock().timestamp(), clear_backoff=True)
+        now = self.clock().timestamp()
+        await self._give_back(attempt.taken, now)
+        for key, bucket in (*attempt.taken, *attempt.on_failure):
+            if key.startswith("login-pair:"):
+                await self.limiter.take(key, bucket, now, cost=-float(bucket.burst))
 
     async def not_tried(self, attempt: Attempt) -> None:
         """The password was never checked (the hashing queue was full): nothing counts."""
-        await self._give_back(attempt.taken, self.clock().timestamp(), clear_backoff=False)
+        await self._give_back(attempt.taken, self.clock().timestamp())
 
-    async def _give_back(
-        self, taken: Sequence[tuple[str, Bucket]], now: float, *, clear_backoff: bool
-    ) -> None:
+    async def _give_back(self, taken: Sequence[tuple[str, Bucket]], now: float) -> None:
         for key, bucket in taken:
-            full = clear_backoff and key.startswith("login-pair:")
-            await self.limiter.take(key, bucket, now, cost=-float(bucket.burst if full else 1))
+            await self.limiter.take(key, bucket, now, cost=-1.0)
