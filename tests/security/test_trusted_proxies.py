@@ -68,3 +68,27 @@ def test_from_the_proxys_network_the_client_is_the_one_traefik_saw(
     # the one the client wrote itself
     assert client == "203.0.113.9"
     assert answer.headers["strict-transport-security"].startswith("max-age=31536000")
+
+
+def test_a_spoofed_address_does_not_give_a_client_a_fresh_bucket(
+    migrated_db: str, tmp_path: Path
+) -> None:
+    """Each request claims another address: with the kit's FORWARDED_ALLOW_IPS they all
+    count against the connection's own address, and the fourth is over its bucket of three."""
+    env = {
+        "FORWARDED_ALLOW_IPS": kit_forwarded_allow_ips(),
+        "SUGANG_RATE_LIMIT_ENABLED": "true",
+        "SUGANG_RATE_LIMIT_IP_BURST": "3",
+        "SUGANG_RATE_LIMIT_IP_PER_SECOND": "0.01",
+    }
+    process, base = start_server(migrated_db, tmp_path / "server.log", 1, env=env)
+    try:
+        statuses = [
+            httpx.get(
+                f"{base}/api/v1/time", headers={"X-Forwarded-For": f"198.51.100.{n}"}
+            ).status_code
+            for n in range(1, 5)
+        ]
+    finally:
+        assert stop(process) in STOPPED
+    assert statuses == [200, 200, 200, 429]

@@ -1,6 +1,7 @@
 """Real `sugang` processes for tests that need them: the command line, and `sugang serve`
 (one or several worker processes) on a free loopback port."""
 
+import asyncio
 import os
 import signal
 import socket
@@ -13,8 +14,10 @@ from pathlib import Path
 from typing import IO, Any
 
 import httpx
+import pytest
+from sqlalchemy.engine import make_url
 
-from tests.support.databases import TEST_SECRET
+from tests.support.databases import TEST_SECRET, ensure_pg_database, pg_url
 
 SUGANG = str(Path(sys.executable).with_name("sugang"))
 # Uvicorn shuts down gracefully on SIGTERM, then re-raises it so the exit status says why.
@@ -95,3 +98,17 @@ def running_server(
         yield url
     finally:
         stop(process)
+
+
+@contextmanager
+def demo_server(
+    tmp_path_factory: "pytest.TempPathFactory", database: str, env: dict[str, str] | None = None
+) -> Iterator[str]:
+    """A fresh PostgreSQL database with the demo catalog and accounts, and a server on it."""
+    url = make_url(pg_url()).set(database=database).render_as_string(hide_password=False)
+    asyncio.run(ensure_pg_database(url))
+    sugang("db", "upgrade", database_url=url)
+    sugang("seed", "--demo", database_url=url)
+    log = tmp_path_factory.mktemp(database) / "server.log"
+    with running_server(url, workers=1, log=log, env=env) as base:
+        yield base

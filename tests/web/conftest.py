@@ -2,17 +2,14 @@
 server on loopback with PostgreSQL and the demo data. `make test` installs Chromium when it is
 missing; without it these tests fail with a message, they do not skip."""
 
-import asyncio
 import shutil
 from collections.abc import Iterator
 
 import pytest
 from playwright.sync_api import Browser, sync_playwright
-from sqlalchemy.engine import make_url
 
 from tests.support.browser import AXE, DIST
-from tests.support.databases import ensure_pg_database, pg_url
-from tests.support.server import running_server, sugang
+from tests.support.server import demo_server
 
 
 @pytest.fixture(scope="session")
@@ -49,11 +46,5 @@ def browser(chromium: str) -> Iterator[Browser]:
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """A fresh database with the demo catalog and accounts, and a server on it."""
-    url = make_url(pg_url()).set(database="sugang_web").render_as_string(hide_password=False)
-    asyncio.run(ensure_pg_database(url))
-    sugang("db", "upgrade", database_url=url)
-    sugang("seed", "--demo", database_url=url)
-    log = tmp_path_factory.mktemp("web") / "server.log"
-    with running_server(url, workers=1, log=log) as base:
+    with demo_server(tmp_path_factory, "sugang_web") as base:
         yield base

@@ -1,31 +1,22 @@
 """With the ticket challenge on (SUGANG_TICKET_CHALLENGE=pow), a student on a phone still just
 taps "enter": the page solves the proof of work by itself and takes its place in the queue."""
 
-import asyncio
 from collections.abc import Iterator
-from pathlib import Path
 
 import httpx
 import pytest
 from playwright.sync_api import Browser, expect
-from sqlalchemy.engine import make_url
 
 from tests.support.browser import PHONE, api_login, login
-from tests.support.databases import ensure_pg_database, pg_url
-from tests.support.server import running_server, sugang
+from tests.support.server import demo_server
 
 pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
 def challenged(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    url = make_url(pg_url()).set(database="sugang_web_pow").render_as_string(hide_password=False)
-    asyncio.run(ensure_pg_database(url))
-    sugang("db", "upgrade", database_url=url)
-    sugang("seed", "--demo", database_url=url)
-    log: Path = tmp_path_factory.mktemp("web-pow") / "server.log"
     env = {"SUGANG_TICKET_CHALLENGE": "pow", "SUGANG_TICKET_CHALLENGE_BITS": "14"}
-    with running_server(url, workers=1, log=log, env=env) as base:
+    with demo_server(tmp_path_factory, "sugang_web_pow", env) as base:
         yield base
 
 
