@@ -8,6 +8,7 @@ from datetime import timedelta
 import httpx
 import pytest
 
+from sugang.auth import revocations
 from sugang.clock import FixedClock
 from sugang.config import Settings
 from sugang.runtime import Services
@@ -247,3 +248,27 @@ async def test_expired_idempotency_records_and_old_revocations_are_purged(
     assert kept == (1, 1)
     assert await factory.count("idempotency_records", user_id=student) == 0
     assert await factory.count("token_revocations", user_id=student) == 0
+
+
+async def test_a_revocation_that_commits_after_a_later_one_is_not_missed(
+    client: httpx.AsyncClient, factory: Factory, services: Services
+) -> None:
+    """On PostgreSQL a row's id is taken at its insert: a revocation committing after a later
+    one lands below the last id a worker has read; it is asked for again."""
+    alice, alice_headers = await student_client(client, factory)
+    bob, bob_headers = await student_client(client, factory)
+    assert await me(client, alice_headers) == await me(client, bob_headers) == 200
+
+    async with services.db.engine.connect() as slow:  # Alice's revocation: id taken, open
+        await slow.begin()
+        await revocations.revoke(slow, alice, services.clock())
+        if services.db.is_sqlite:  # one writer at a time: ids commit in order there
+            await slow.commit()
+        else:
+            async with services.db.transaction() as quick:  # Bob's: a later id, committed
+                await revocations.revoke(quick, bob, services.clock())
+            assert await me(client, bob_headers) == 401  # read past Alice's id
+            assert await me(client, alice_headers) == 200  # hers is not committed yet
+            await slow.commit()
+
+    assert await me(client, alice_headers) == 401

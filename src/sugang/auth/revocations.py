@@ -12,8 +12,9 @@ request that needs the database fails on its own anyway.
 import asyncio
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import bindparam, text
 from sqlalchemy.exc import SQLAlchemyError
@@ -32,7 +33,16 @@ _RAISE_VERSION = text(
 _RECORD = text(
     "INSERT INTO token_revocations (user_id, min_version, at) VALUES (:user_id, :version, :now)"
 ).bindparams(bindparam("now", type_=UTCDateTime()))
-_SINCE = text("SELECT id, user_id, min_version FROM token_revocations WHERE id > :last ORDER BY id")
+_SINCE = text(
+    "SELECT id, user_id, min_version FROM token_revocations"
+    " WHERE id > :last OR id IN :missing ORDER BY id"
+).bindparams(bindparam("missing", expanding=True))
+# On PostgreSQL an id is taken when a row is inserted, not when it commits: a revocation whose
+# transaction commits after a later one's shows up below the last id already read. The ids
+# skipped are asked for again for this long (a revocation is written by a short transaction;
+# an id that never shows up was rolled back).
+MISSING_FOR_SECONDS = 120.0
+_MISSING_AT_MOST = 10_000
 _PURGE = text("DELETE FROM token_revocations WHERE at < :before").bindparams(
     bindparam("before", type_=UTCDateTime())
 )
@@ -73,6 +83,8 @@ class Revocations:
         self.monotonic = monotonic
         self._min_version: dict[int, int] = {}
         self._last_id = 0
+        self._missing: dict[int, float] = {}  # ids skipped so far, and since when
+        self._has_read = False
         self._read_at = float("-inf")
         self._lock: asyncio.Lock | None = None
 
@@ -87,15 +99,32 @@ class Revocations:
         async with self._lock:  # one read for all the requests that found it stale
             if self.monotonic() - self._read_at < self.poll_seconds:
                 return
+            asked = {"last": self._last_id, "missing": list(self._missing)}
             try:
                 async with self.db.transaction(write=False) as conn:
-                    rows = (await conn.execute(_SINCE, {"last": self._last_id})).all()
+                    rows = (await conn.execute(_SINCE, asked)).all()
             except (SQLAlchemyError, OSError, TimeoutError) as error:
                 log.warning("could not read token revocations: %s", error)
                 self._read_at = self.monotonic()
                 return
-            for row in rows:
-                known = self._min_version.get(row.user_id, 0)
-                self._min_version[row.user_id] = max(known, row.min_version)
-                self._last_id = row.id
-            self._read_at = self.monotonic()
+            self._read(rows, self.monotonic())
+
+    def _read(self, rows: Sequence[Any], now: float) -> None:
+        seen = {row.id for row in rows}
+        for row in rows:
+            known = self._min_version.get(row.user_id, 0)
+            self._min_version[row.user_id] = max(known, row.min_version)
+            self._missing.pop(row.id, None)
+        newest = max(seen, default=self._last_id)
+        if newest > self._last_id:
+            # what lies below the oldest row of a first read was purged, as far as it knows
+            oldest = self._last_id + 1 if self._has_read else min(seen)
+            start = max(oldest, newest - _MISSING_AT_MOST)
+            for missing in set(range(start, newest)) - seen:
+                self._missing[missing] = now
+            self._last_id = newest
+        self._has_read = True
+        for missing, since in list(self._missing.items()):
+            if now - since > MISSING_FOR_SECONDS:
+                del self._missing[missing]
+        self._read_at = now
