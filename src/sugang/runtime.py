@@ -68,7 +68,11 @@ class Services:
         self.auth = AuthService(
             db, clock, settings, LoginThrottle(settings, self.rate_limiter, clock)
         )
-        self.revocations = Revocations(db, settings.revocation_poll_seconds)
+        self.revocations = Revocations(
+            db,
+            settings.revocation_poll_seconds,
+            remember_missing_seconds=settings.access_token_minutes * 60 + 300,
+        )
         self.catalog = CatalogService(db, clock)
         self.students = StudentService(db, clock)
         self.queue = WaitingRoomService(

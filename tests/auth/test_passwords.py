@@ -24,15 +24,11 @@ def niceness() -> int:
 
 
 async def test_hashing_threads_run_at_a_lower_priority_than_the_event_loop() -> None:
-    def hashing_thread() -> int:
-        passwords._yield_to_the_event_loop()
-        return niceness()
+    loop = asyncio.get_running_loop()
+    hashing_thread = await loop.run_in_executor(passwords._hashing_threads(), niceness)
+    other_thread = await asyncio.to_thread(niceness)  # anyio's and asyncio's keep theirs
 
-    loop_niceness = niceness()
-    thread_niceness = await asyncio.to_thread(hashing_thread)
-
-    assert thread_niceness > loop_niceness
-    assert niceness() == loop_niceness  # the event loop's own thread is left alone
+    assert hashing_thread > niceness() == other_thread
 
 
 async def test_past_the_queue_limit_a_verification_is_refused_at_once() -> None:

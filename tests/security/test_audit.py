@@ -71,3 +71,17 @@ async def test_catalog_edits_deletions_students_and_imports_are_audited_with_the
     assert by_action["delete_section"]["detail"]["waitlisted"] == [student]
     assert by_action["import"]["detail"]["kind"] == "departments"
     assert by_action["import"]["detail"]["created"] == 1
+
+
+async def test_a_refused_import_is_audited_too(client: httpx.AsyncClient, factory: Factory) -> None:
+    registrar = await login(client, await factory.staff("admin"))
+    bad = await client.post(
+        "/api/v1/admin/import/departments",
+        files={"file": ("d.csv", b"code,name_ko,name_en\n,,\n", "text/csv")},
+        headers=registrar,
+    )
+
+    assert bad.status_code == 422 and bad.json()["code"] == "IMPORT_INVALID"
+    rows = [row for row in await audit_rows(client, registrar) if row["action"] == "import"]
+    assert rows[0]["outcome"] == "refused"
+    assert rows[0]["detail"] == {"kind": "departments", "error_count": 1}

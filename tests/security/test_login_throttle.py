@@ -80,16 +80,31 @@ async def test_a_flood_against_an_account_never_locks_out_its_student_on_their_o
     assert student.status_code == 200
 
 
-async def test_one_address_cannot_spray_many_accounts(app: FastAPI, factory: Factory) -> None:
-    """One guess each at 35 accounts: the address's 30 failures, then 429."""
-    usernames = [await factory.username_of(await factory.student()) for _ in range(35)]
-    async with from_address(app, "10.2.0.1") as bot:
-        answers = [(await try_login(bot, name, "guess")).status_code for name in usernames]
-    async with from_address(app, "10.2.0.2") as student:
-        ok = await try_login(student, usernames[0], PASSWORD)
+async def test_an_address_that_sprays_is_slowed_without_shutting_its_other_students_out(
+    app: FastAPI, factory: Factory, services: Services
+) -> None:
+    """One guess each at 35 accounts from a campus NAT: from then on every login from that
+    address is a suspect (hashed behind the others), but a student there still gets in."""
+    usernames = [await factory.username_of(await factory.student()) for _ in range(36)]
+    async with from_address(app, "10.2.0.1") as nat:
+        guesses = [(await try_login(nat, name, "guess")).status_code for name in usernames[:35]]
+        student = await try_login(nat, usernames[35], PASSWORD)
+    throttle = services.auth.throttle
 
-    assert answers == [401] * 30 + [429] * 5
-    assert ok.status_code == 200
+    assert guesses == [401] * 35
+    assert student.status_code == 200
+    assert (await throttle.attempt(usernames[35], "10.2.0.1")).suspect
+    assert not (await throttle.attempt(usernames[35], "10.2.0.2")).suspect
+
+
+async def test_guesses_sent_at_once_do_not_pass_the_backoff_together(
+    app: FastAPI, factory: Factory
+) -> None:
+    username = await factory.username_of(await factory.student())
+    async with from_address(app, "10.5.0.1") as bot:
+        answers = await asyncio.gather(*(try_login(bot, username, "guess") for _ in range(20)))
+    statuses = [a.status_code for a in answers]
+    assert statuses.count(401) == 5 and statuses.count(429) == 15
 
 
 async def test_successful_logins_from_one_address_are_never_throttled(
@@ -153,3 +168,22 @@ def test_protection_is_on_by_default_in_production_only() -> None:
     assert production().rate_limits_on
     assert not production(rate_limit_enabled=False).rate_limits_on
     assert not Settings(environment="local").rate_limits_on
+
+
+async def test_guessing_the_current_password_with_a_token_is_throttled_like_a_login(
+    app: FastAPI, factory: Factory
+) -> None:
+    username = await factory.username_of(await factory.student())
+    async with from_address(app, "10.6.0.1") as thief:
+        headers = await login(thief, username)
+        answers = [
+            (
+                await thief.put(
+                    "/api/v1/me/password",
+                    json={"current_password": f"guess-{n}", "new_password": "taken-over-1"},
+                    headers=headers,
+                )
+            ).status_code
+            for n in range(6)
+        ]
+    assert answers == [422] * 5 + [429]

@@ -7,8 +7,9 @@ from datetime import timedelta
 
 import httpx
 import pytest
+from sqlalchemy import text
 
-from sugang.auth import revocations
+from sugang.auth import revocations, store
 from sugang.clock import FixedClock
 from sugang.config import Settings
 from sugang.runtime import Services
@@ -272,3 +273,21 @@ async def test_a_revocation_that_commits_after_a_later_one_is_not_missed(
             await slow.commit()
 
     assert await me(client, alice_headers) == 401
+
+
+async def test_a_rehash_at_login_never_undoes_a_password_reset(
+    factory: Factory, services: Services
+) -> None:
+    """The login hashed the old password at a higher cost while a reset committed: the
+    upgrade is written only over the hash it was made from."""
+    student = await factory.student()
+    async with services.db.transaction() as conn:
+        before = await conn.scalar(
+            text("SELECT password_hash FROM users WHERE id = :id"), {"id": student}
+        )
+        await store.replace_hash(conn, student, "reset-hash")  # the reset, committed first
+        await store.upgrade_hash(conn, student, before, "upgraded-old-password")
+        after = await conn.scalar(
+            text("SELECT password_hash FROM users WHERE id = :id"), {"id": student}
+        )
+    assert after == "reset-hash"

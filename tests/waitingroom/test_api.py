@@ -445,3 +445,29 @@ async def test_a_pass_for_one_term_does_not_enroll_in_another(
     assert elsewhere.status_code in (401, 403), elsewhere.text
     assert elsewhere.json()["code"] in ("ADMISSION_NOT_YOURS", "ADMISSION_REQUIRED")
     assert await factory.count("enrollments") == 0
+
+
+async def test_a_live_queue_page_ends_once_its_token_is_revoked(
+    http: httpx.AsyncClient, factory: Factory, rush: Services
+) -> None:
+    _, _, admin = await rush_term(http, factory, paused=True)  # the stream would run on
+    headers = await student(http, factory)
+    me = (await http.get("/api/v1/me", headers=headers)).json()["id"]
+    ticket = (await http.post("/api/v1/queue/tickets", headers=headers)).json()["ticket"]
+
+    async def disable_soon() -> None:
+        await asyncio.sleep(0.3)
+        answer = await http.patch(
+            f"/api/v1/admin/users/{me}", json={"disabled": True}, headers=admin
+        )
+        assert answer.status_code == 200
+
+    disabling = asyncio.create_task(disable_soon())
+    async with asyncio.timeout(10):
+        async with http.stream(
+            "GET", f"/api/v1/queue/tickets/{ticket}/events", headers=headers
+        ) as answer:
+            text = (await answer.aread()).decode()
+    await disabling
+
+    assert "event: error" in text and "NOT_AUTHENTICATED" in text

@@ -10,17 +10,21 @@ lowering them weakens no stored hash.
 import asyncio
 import os
 import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import suppress
 from functools import lru_cache
+from typing import TypeVar
 from weakref import WeakKeyDictionary
 
 import anyio
-import anyio.to_thread
 from argon2 import PasswordHasher, extract_parameters
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
 from sugang.config import get_settings
 from sugang.errors import HashingBusy
+
+T = TypeVar("T")
 
 
 @lru_cache
@@ -43,23 +47,6 @@ def hash_password_sync(password: str) -> str:
     return _hasher().hash(password)
 
 
-# Hashing threads run at a lower scheduling priority than the event loop of their process:
-# when logins keep every core busy (a flood of guesses), requests are still read, answered
-# and refused at once, and hashes take the time that is left (Linux: a thread's nice value).
-_HASHING_NICENESS = 10  # added to the process's own
-_niced = threading.local()
-
-
-def _yield_to_the_event_loop() -> None:
-    if getattr(_niced, "done", False):
-        return
-    _niced.done = True
-    with suppress(OSError, AttributeError):
-        thread = threading.get_native_id()
-        niceness = os.getpriority(os.PRIO_PROCESS, thread) + _HASHING_NICENESS
-        os.setpriority(os.PRIO_PROCESS, thread, min(19, niceness))
-
-
 # Each hash holds its memory cost while it runs; more at once than there are cores only adds
 # memory (40 at once, anyio's default, took workers past 400 MB in a 5,000-student login).
 _HASHING_AT_ONCE = 4
@@ -67,9 +54,40 @@ _HASHING_AT_ONCE = 4
 # failed lately: a flood of guesses) hash one at a time per worker, so that students logging
 # in cleanly keep most of the cores.
 _SUSPECTS_AT_ONCE = 1
+# Hashes run on threads of their own, at a lower scheduling priority than the event loop of
+# their process (Linux: a thread's nice value): when logins keep every core busy (a flood of
+# guesses), requests are still read, answered and refused at once, and hashes take the time
+# that is left. (Not anyio's shared threads: what else runs there keeps its priority.)
+_HASHING_NICENESS = 10  # added to the process's own
 _limiters: "WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, anyio.CapacityLimiter]]" = (
     WeakKeyDictionary()
 )
+
+
+# A suspect's hash yields to everyone else's too: under a flood, the students logging in
+# cleanly get the cores first, and the suspects what is left.
+_SUSPECTS_NICENESS = 19
+
+
+def _yield_to_the_event_loop(by: int = _HASHING_NICENESS) -> None:
+    with suppress(OSError, AttributeError):
+        thread = threading.get_native_id()
+        niceness = os.getpriority(os.PRIO_PROCESS, thread) + by
+        os.setpriority(os.PRIO_PROCESS, thread, min(19, niceness))
+
+
+@lru_cache
+def _hashing_threads(suspects: bool = False) -> ThreadPoolExecutor:
+    if suspects:
+        return ThreadPoolExecutor(
+            _SUSPECTS_AT_ONCE,
+            thread_name_prefix="argon2-suspects",
+            initializer=_yield_to_the_event_loop,
+            initargs=(_SUSPECTS_NICENESS,),
+        )
+    return ThreadPoolExecutor(
+        _HASHING_AT_ONCE, thread_name_prefix="argon2", initializer=_yield_to_the_event_loop
+    )
 
 
 def _slots(name: str, size: int) -> anyio.CapacityLimiter:
@@ -91,13 +109,29 @@ def _place_in_queue(
     return slots
 
 
-async def hash_password(password: str, queue_limit: int | None = None) -> str:
-    def hash_it() -> str:
-        _yield_to_the_event_loop()
-        return hash_password_sync(password)
+def check_room(queue_limit: int, *, suspect: bool = False) -> None:
+    """HashingBusy now if the queue this login would join is full: before it reads anything
+    (a flood's logins turned away without a database round trip)."""
+    if suspect:
+        _place_in_queue(_suspects_limit(queue_limit), "suspects", _SUSPECTS_AT_ONCE)
+    _place_in_queue(queue_limit)
 
+
+def _suspects_limit(queue_limit: int) -> int:
+    return max(1, queue_limit // 4)
+
+
+async def _on_a_hashing_thread(
+    work: Callable[[], T], slots: anyio.CapacityLimiter, *, suspect: bool = False
+) -> T:
+    async with slots:
+        threads = _hashing_threads(suspect)
+        return await asyncio.get_running_loop().run_in_executor(threads, work)
+
+
+async def hash_password(password: str, queue_limit: int | None = None) -> str:
     slots = _place_in_queue(queue_limit)
-    return await anyio.to_thread.run_sync(hash_it, limiter=slots)
+    return await _on_a_hashing_thread(lambda: hash_password_sync(password), slots)
 
 
 async def verify_password(
@@ -108,7 +142,6 @@ async def verify_password(
     suspect: bool = False,
 ) -> bool:
     def verify() -> bool:
-        _yield_to_the_event_loop()
         try:
             hasher = _hasher()
             return hasher.verify(password_hash or _dummy_hash(), password) and bool(password_hash)
@@ -116,10 +149,10 @@ async def verify_password(
             return False
 
     if not suspect:
-        return await anyio.to_thread.run_sync(verify, limiter=_place_in_queue(queue_limit))
-    suspects_limit = None if queue_limit is None else max(1, queue_limit // 4)
+        return await _on_a_hashing_thread(verify, _place_in_queue(queue_limit))
+    suspects_limit = None if queue_limit is None else _suspects_limit(queue_limit)
     async with _place_in_queue(suspects_limit, "suspects", _SUSPECTS_AT_ONCE):
-        return await anyio.to_thread.run_sync(verify, limiter=_place_in_queue(queue_limit))
+        return await _on_a_hashing_thread(verify, _place_in_queue(queue_limit), suspect=True)
 
 
 def needs_rehash(password_hash: str) -> bool:

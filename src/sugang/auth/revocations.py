@@ -4,15 +4,17 @@ token_revocations, and each worker reads the rows past the last one it saw at mo
 `poll_seconds`: one indexed query a second per worker, however many students are online,
 instead of a user lookup per request. A revocation reaches every worker within that period.
 
-If the database cannot be read, the last known revocations stand and the next request tries
-again: the waiting room keeps admitting through a database failover (issue #13), and a
-request that needs the database fails on its own anyway.
+The read runs on the side connection (never behind the busy pool) and requests wait for it
+50 ms at most: if the database is slow or cannot be read, the last known revocations stand
+and a later request tries again. The waiting room keeps admitting through a database
+failover (issue #13), and a request that needs the database fails on its own anyway.
 """
 
 import asyncio
 import logging
 import time
 from collections.abc import Callable, Sequence
+from contextlib import suppress
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -39,10 +41,11 @@ _SINCE = text(
 ).bindparams(bindparam("missing", expanding=True))
 # On PostgreSQL an id is taken when a row is inserted, not when it commits: a revocation whose
 # transaction commits after a later one's shows up below the last id already read. The ids
-# skipped are asked for again for this long (a revocation is written by a short transaction;
-# an id that never shows up was rolled back).
-MISSING_FOR_SECONDS = 120.0
+# skipped are asked for again for as long as a token lives (`remember_missing_seconds`: an id
+# that never shows up was rolled back), at most this many of them.
 _MISSING_AT_MOST = 10_000
+_FIRST_READ_LOOKBACK = 1_000
+READ_WAIT_SECONDS = 0.05
 _PURGE = text("DELETE FROM token_revocations WHERE at < :before").bindparams(
     bindparam("before", type_=UTCDateTime())
 )
@@ -76,38 +79,45 @@ class Revocations:
         self,
         db: Database,
         poll_seconds: float,
+        remember_missing_seconds: float = 3 * 3600.0,
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self.db = db
         self.poll_seconds = poll_seconds
+        self.remember_missing_seconds = remember_missing_seconds
         self.monotonic = monotonic
         self._min_version: dict[int, int] = {}
         self._last_id = 0
         self._missing: dict[int, float] = {}  # ids skipped so far, and since when
         self._has_read = False
         self._read_at = float("-inf")
-        self._lock: asyncio.Lock | None = None
+        self._reading: asyncio.Task[None] | None = None
 
     async def is_current(self, user_id: int, version: int) -> bool:
         await self._refresh()
         return version >= self._min_version.get(user_id, 0)
 
     async def _refresh(self) -> None:
+        """Start a read if the last is older than the period, and wait for it a moment
+        (READ_WAIT_SECONDS): a read that takes longer (the database failing over) goes on in
+        the background while requests go on with what is known."""
         if self.monotonic() - self._read_at < self.poll_seconds:
             return
-        self._lock = self._lock or asyncio.Lock()
-        async with self._lock:  # one read for all the requests that found it stale
-            if self.monotonic() - self._read_at < self.poll_seconds:
-                return
-            asked = {"last": self._last_id, "missing": list(self._missing)}
-            try:
-                async with self.db.transaction(write=False) as conn:
-                    rows = (await conn.execute(_SINCE, asked)).all()
-            except (SQLAlchemyError, OSError, TimeoutError) as error:
-                log.warning("could not read token revocations: %s", error)
-                self._read_at = self.monotonic()
-                return
-            self._read(rows, self.monotonic())
+        if self._reading is None or self._reading.done():
+            self._reading = asyncio.create_task(self._read_now())
+        with suppress(TimeoutError):
+            await asyncio.wait_for(asyncio.shield(self._reading), READ_WAIT_SECONDS)
+
+    async def _read_now(self) -> None:
+        asked = {"last": self._last_id, "missing": list(self._missing)}
+        try:
+            async with self.db.side_read() as conn:  # never waits for the busy pool
+                rows = (await conn.execute(_SINCE, asked)).all()
+        except (SQLAlchemyError, OSError, TimeoutError) as error:
+            log.warning("could not read token revocations: %s", error)
+            self._read_at = self.monotonic()
+            return
+        self._read(rows, self.monotonic())
 
     def _read(self, rows: Sequence[Any], now: float) -> None:
         seen = {row.id for row in rows}
@@ -117,14 +127,15 @@ class Revocations:
             self._missing.pop(row.id, None)
         newest = max(seen, default=self._last_id)
         if newest > self._last_id:
-            # what lies below the oldest row of a first read was purged, as far as it knows
-            oldest = self._last_id + 1 if self._has_read else min(seen)
-            start = max(oldest, newest - _MISSING_AT_MOST)
+            # A first read cannot tell a purged id from one still in flight: it asks again
+            # for the ids just below its newest too.
+            lookback = _MISSING_AT_MOST if self._has_read else _FIRST_READ_LOOKBACK
+            start = max(self._last_id + 1, newest - lookback, 1)
             for missing in set(range(start, newest)) - seen:
                 self._missing[missing] = now
             self._last_id = newest
         self._has_read = True
         for missing, since in list(self._missing.items()):
-            if now - since > MISSING_FOR_SECONDS:
+            if now - since > self.remember_missing_seconds:
                 del self._missing[missing]
         self._read_at = now

@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from sugang import audit
 from sugang.auth import store
 from sugang.auth.models import User
-from sugang.auth.passwords import hash_password, needs_rehash, verify_password
+from sugang.auth.passwords import check_room, hash_password, needs_rehash, verify_password
 from sugang.auth.revocations import revoke
 from sugang.auth.schemas import MeOut, StaffIn, StaffOut, UserOut, UserPatch
 from sugang.auth.throttle import LoginThrottle
@@ -51,6 +51,11 @@ class AuthService:
         attempt the throttle lets through is audited, with the client's address (a throttled
         one is refused before anything is read or hashed)."""
         attempt = await self.throttle.attempt(username, client)
+        try:
+            check_room(self.settings.max_hash_queue, suspect=attempt.suspect)
+        except HashingBusy:
+            await self.throttle.not_tried(attempt)
+            raise
         async with self.db.transaction(write=False) as conn:
             user = await store.find_by_name(conn, username.strip())
         try:
@@ -83,7 +88,7 @@ class AuthService:
                 detail={"username": username.strip()[:64], "client": client},
             )
             if user is not None and rehashed is not None:
-                await store.replace_hash(conn, user.id, rehashed)
+                await store.upgrade_hash(conn, user.id, user.password_hash, rehashed)
         if user is None or not ok:
             raise BadCredentials()
         if refusal:  # told only to whoever knows the password
@@ -107,9 +112,28 @@ class AuthService:
             user = await store.find_by_id(conn, principal.user_id)
         if user is None:
             raise NotAuthenticated()
-        if not await verify_password(user.password_hash, current):
+        # A stolen token must not make this a faster way to guess the password than logging in
+        attempt = await self.throttle.attempt(user.username, client)
+        queue = self.settings.max_hash_queue
+        try:
+            ok = await verify_password(user.password_hash, current, queue, suspect=attempt.suspect)
+        except HashingBusy:
+            await self.throttle.not_tried(attempt)
+            raise
+        if not ok:
+            await self.throttle.failed(attempt)
+            async with self.db.transaction() as conn:
+                await audit.record(
+                    conn,
+                    self.clock(),
+                    "change_password",
+                    outcome="refused",
+                    actor_id=user.id,
+                    detail={"client": client},
+                )
             raise CurrentPasswordWrong()
-        new_hash = await hash_password(new)
+        await self.throttle.succeeded(attempt)
+        new_hash = await hash_password(new, queue)
 
         async def change(conn: AsyncConnection) -> int:
             await store.replace_hash(conn, user.id, new_hash)

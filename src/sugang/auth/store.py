@@ -20,6 +20,7 @@ _USER_BY_ID = text(
     " FROM users WHERE id = :id"
 )
 _REHASH = text("UPDATE users SET password_hash = :hash WHERE id = :id")
+_UPGRADE = text("UPDATE users SET password_hash = :hash WHERE id = :id AND password_hash = :old")
 _ME = text(
     """
     SELECT u.id, u.username, u.name, u.role, s.year, s.max_credits, d.code AS department_code
@@ -37,6 +38,12 @@ async def find_by_name(conn: AsyncConnection, username: str) -> Any:
 
 async def find_by_id(conn: AsyncConnection, user_id: int) -> Any:
     return (await conn.execute(_USER_BY_ID, {"id": user_id})).first()
+
+
+async def upgrade_hash(conn: AsyncConnection, user_id: int, old: str, new: str) -> None:
+    """The same password hashed at a higher cost; nothing if the password changed meanwhile
+    (a reset committed while the login was hashing must not be undone)."""
+    await conn.execute(_UPGRADE, {"id": user_id, "old": old, "hash": new})
 
 
 async def replace_hash(conn: AsyncConnection, user_id: int, password_hash: str) -> None:

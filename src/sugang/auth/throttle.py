@@ -1,18 +1,22 @@
-"""Login throttling: failed logins are counted per client address, per account and address,
-and per account; a login over any of those buckets is refused (429 with Retry-After) before
-its password is hashed, so a flood of guesses costs the service next to nothing.
+"""Login throttling: failed logins are counted per account and address, per account, and per
+client address. A login over the first two is refused (429 with Retry-After) before its
+password is hashed, so a flood of guesses costs the service next to nothing.
 
-- The address bucket bounds password spraying from one address across many accounts.
 - The account-and-address bucket is the backoff a student who mistypes meets: a few tries,
   then one every so often. It empties itself again: there is no permanent lockout.
-- The account bucket bounds guessing one account from many addresses. It is consulted only
-  for an address that has already failed for that account, so that a flood against a
-  student's number, from wherever, never refuses the student on a phone that has not failed.
+- The account bucket bounds guessing one account from many addresses. It refuses only an
+  address that has already failed for that account, so that a flood against a student's
+  number, from wherever, never refuses the student on a phone that has not failed (a botnet
+  gets one guess per address per backoff period: what bounds it then is its size).
+- The address bucket refuses nothing (behind a campus NAT are thousands of students, whose
+  typos alone would empty it): an address that failed lately is a suspect, and its logins
+  are hashed one at a time per worker behind everyone else's (sugang.auth.passwords), which
+  bounds spraying from one address to a trickle without shutting its other users out.
 
 A successful login gives back the tokens it took (only failures count) and clears its
-account-and-address backoff. The buckets are the
-rate limiter's (Redis, shared by every replica; in-process without Redis); if Redis cannot be
-reached the throttle lets logins through (the hashing queue still bounds the cost).
+account-and-address backoff. The buckets are the rate limiter's (Redis, shared by every
+replica; in-process without Redis); if Redis cannot be reached the throttle lets logins
+through (the hashing queue still bounds the cost).
 """
 
 from collections.abc import Sequence
@@ -62,28 +66,26 @@ class LoginThrottle:
     async def attempt(self, username: str, client: str | None) -> Attempt:
         """Refuse (LOGIN_THROTTLED) or let the login be checked.
 
-        A bucket that has not lost a token (no failure lately) is only charged if the login
-        fails: logins in flight from a clean address are no failures (a PC room logging in at
-        once is neither throttled nor suspect). A bucket that has is charged before the
-        password is checked, so that a hundred guesses sent at once from an address that
-        failed cannot all pass a look at it; a success gives the token back."""
+        - The account-and-address bucket is charged before the password is checked (so that
+          guesses sent at once cannot all pass a look at it); a success gives it back in full.
+        - The account's bucket likewise, but only if this address already failed for this
+          account; otherwise a failure is charged to it afterwards.
+        - The address's bucket never refuses: behind one address (a campus NAT, a PC room)
+          there are many students, and one of them guessing must not shut the others out. A
+          failure is charged to it afterwards, and while it has failed lately every login from
+          it is a suspect, hashed behind the others (sugang.auth.passwords)."""
         if not self.on:
             return Attempt()
         now = self.clock().timestamp()
         account = username.strip().lower()[:64]
         address = client or "unknown"
-        scopes = [
-            (f"login-ip:{address}", self.address),
-            (f"login-pair:{account}:{address}", self.pair),
-        ]
-        failed_lately = [
-            await self.limiter.tokens(key, bucket, now) < bucket.burst for key, bucket in scopes
-        ]
-        account_scope = (f"login-account:{account}", self.account)
-        pair_failed = failed_lately[1]
-        before = [scope for scope, failed in zip(scopes, failed_lately, strict=True) if failed]
-        after = [scope for scope, failed in zip(scopes, failed_lately, strict=True) if not failed]
-        (before if pair_failed else after).append(account_scope)
+        by_address = (f"login-ip:{address}", self.address)
+        by_pair = (f"login-pair:{account}:{address}", self.pair)
+        by_account = (f"login-account:{account}", self.account)
+        address_failed = await self.limiter.tokens(*by_address, now) < self.address.burst
+        pair_failed = await self.limiter.tokens(*by_pair, now) < self.pair.burst
+        before = [by_pair, by_account] if pair_failed else [by_pair]
+        after = [by_address] if pair_failed else [by_address, by_account]
         taken: list[tuple[str, Bucket]] = []
         for key, bucket in before:
             wait = await self.limiter.take(key, bucket, now)
@@ -91,7 +93,7 @@ class LoginThrottle:
                 await self._give_back(taken, now)  # a refusal costs nothing
                 raise LoginThrottled(retry_after=max(1, round(wait + 0.5)))
             taken.append((key, bucket))
-        return Attempt(tuple(taken), tuple(after), suspect=any(failed_lately))
+        return Attempt(tuple(taken), tuple(after), suspect=address_failed or pair_failed)
 
     async def failed(self, attempt: Attempt) -> None:
         """Count the failure: the tokens taken stay taken, and the other buckets lose one."""
@@ -103,7 +105,7 @@ class LoginThrottle:
         """Give back what the login took; its account-and-address backoff starts afresh."""
         now = self.clock().timestamp()
         await self._give_back(attempt.taken, now)
-        for key, bucket in (*attempt.taken, *attempt.on_failure):
+        for key, bucket in attempt.taken:
             if key.startswith("login-pair:"):
                 await self.limiter.take(key, bucket, now, cost=-float(bucket.burst))
 

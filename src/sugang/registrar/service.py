@@ -16,7 +16,7 @@ from sugang.clock import Clock
 from sugang.db import Database
 from sugang.enrollment import reads as enrollment_reads
 from sugang.enrollment.service import EnrollmentService
-from sugang.errors import Conflict, Forbidden
+from sugang.errors import Conflict, Forbidden, ImportInvalid
 from sugang.registrar import rosters
 from sugang.registrar.auto_enroll import AutoEnrollReport, auto_enroll
 from sugang.registrar.imports import run_import
@@ -115,13 +115,26 @@ class RegistrarService:
                 conn, self.clock(), "import", actor_id=actor_id, detail=report.as_dict()
             )
 
-        if kind == "departments":
-            report = await run_import(self.db, kind, DepartmentsImport(), text, audited)
-        elif kind == "catalog":
-            catalog = CatalogImport(self.enrollment, actor_id)
-            report = await run_import(self.db, kind, catalog, text, audited)
-        else:
-            report = await run_import(self.db, kind, StudentsImport(self.clock), text, audited)
+        try:
+            if kind == "departments":
+                report = await run_import(self.db, kind, DepartmentsImport(), text, audited)
+            elif kind == "catalog":
+                catalog = CatalogImport(self.enrollment, actor_id)
+                report = await run_import(self.db, kind, catalog, text, audited)
+            else:
+                students = StudentsImport(self.clock)
+                report = await run_import(self.db, kind, students, text, audited)
+        except ImportInvalid as refusal:  # nothing written; the attempt is audited still
+            async with self.db.transaction() as conn:
+                await audit.record(
+                    conn,
+                    self.clock(),
+                    "import",
+                    outcome="refused",
+                    actor_id=actor_id,
+                    detail={"kind": kind, "error_count": refusal.detail.get("error_count")},
+                )
+            raise
         await self.enrollment.clear_full_flags(report.sections_changed)
         return report
 

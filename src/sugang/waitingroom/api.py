@@ -7,9 +7,9 @@ from collections.abc import AsyncIterator
 from fastapi import APIRouter, Request
 from fastapi.responses import StreamingResponse
 
-from sugang.auth.deps import CurrentStudent, per_student_cap
+from sugang.auth.deps import CurrentStudent, RevocationsDep, per_student_cap
 from sugang.buckets import Bucket
-from sugang.errors import SugangError, TooManyStreams
+from sugang.errors import NotAuthenticated, SugangError, TooManyStreams
 from sugang.http.deps import SettingsDep
 from sugang.waitingroom.deps import ChallengePassed, Queue
 from sugang.waitingroom.schemas import TicketOut
@@ -52,7 +52,12 @@ async def ticket_state(ticket: str, student: CurrentStudent, queue: Queue) -> Ti
 
 @router.get("/queue/tickets/{ticket}/events")
 async def ticket_events(
-    ticket: str, request: Request, student: CurrentStudent, queue: Queue, settings: SettingsDep
+    ticket: str,
+    request: Request,
+    student: CurrentStudent,
+    queue: Queue,
+    settings: SettingsDep,
+    revocations: RevocationsDep,
 ) -> StreamingResponse:
     """The same as GET, as server-sent events every second until admitted (then it ends).
     At most SUGANG_MAX_STREAMS_PER_STUDENT open at once per student (429 TOO_MANY_STREAMS)."""
@@ -75,6 +80,10 @@ async def ticket_events(
                 if view.admitted or await request.is_disconnected():
                     return
                 await asyncio.sleep(1)
+                if not await revocations.is_current(student.user_id, student.token_version):
+                    revoked = NotAuthenticated().to_body("en")  # while the page streamed
+                    yield f"event: error\ndata: {json.dumps(revoked)}\n\n"
+                    return
                 try:
                     view = await queue.ticket(ticket, student.user_id)
                 except SugangError as refusal:

@@ -160,9 +160,20 @@ class WaitingRoomService:
         )
         return rush_mode, await self.room.status(term_id, now.timestamp())
 
-    async def reset(self, term_id: int) -> None:
+    async def reset(self, term_id: int, actor_id: int | None = None) -> None:
         """Forget every ticket of the term's room; the passes it gave admit no more."""
-        await self.db.run(lambda conn: catalog_store.next_room_generation(conn, term_id))
+
+        async def write(conn: AsyncConnection) -> None:
+            await catalog_store.next_room_generation(conn, term_id)
+            await audit.record(
+                conn,
+                self.clock(),
+                "waiting_room",
+                actor_id=actor_id,
+                detail={"term_id": term_id, "reset": True},
+            )
+
+        await self.db.run(write)
         await self.room.reset(term_id)
 
     # --- the adaptive controller -------------------------------------------------------------
