@@ -11,6 +11,7 @@ import pytest
 from fastapi import FastAPI
 
 from sugang.app import create_app
+from sugang.auth.throttle import network_of
 from sugang.clock import FixedClock
 from sugang.config import Settings
 from sugang.runtime import Services
@@ -187,3 +188,12 @@ async def test_guessing_the_current_password_with_a_token_is_throttled_like_a_lo
             for n in range(6)
         ]
     assert answers == [422] * 5 + [429]
+
+
+def test_an_ipv6_64_counts_as_one_address() -> None:
+    assert (
+        network_of("2001:db8:1:2::17") == network_of("2001:db8:1:2:ffff::1") == "2001:db8:1:2::/64"
+    )
+    assert network_of("2001:db8:1:3::1") != network_of("2001:db8:1:2::1")
+    assert network_of("::ffff:203.0.113.9") == network_of("203.0.113.9") == "203.0.113.9"
+    assert network_of(None) == "unknown" and network_of("testclient") == "testclient"

@@ -19,6 +19,7 @@ replica; in-process without Redis); if Redis cannot be reached the throttle lets
 through (the hashing queue still bounds the cost).
 """
 
+import ipaddress
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -26,6 +27,22 @@ from sugang.buckets import Bucket, Limiter
 from sugang.clock import Clock
 from sugang.config import Settings
 from sugang.errors import LoginThrottled
+
+
+def network_of(client: str | None) -> str:
+    """Whom the address buckets count: the address, or for IPv6 its /64 (one machine, or one
+    home, holds a whole /64: counted address by address, it would have endless fresh ones)."""
+    if not client:
+        return "unknown"
+    try:
+        address = ipaddress.ip_address(client)
+    except ValueError:
+        return client
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.ipv4_mapped is not None:
+            return str(address.ipv4_mapped)
+        return str(ipaddress.ip_network(f"{address}/64", strict=False))
+    return str(address)
 
 
 @dataclass(frozen=True)
@@ -78,7 +95,7 @@ class LoginThrottle:
             return Attempt()
         now = self.clock().timestamp()
         account = username.strip().lower()[:64]
-        address = client or "unknown"
+        address = network_of(client)
         by_address = (f"login-ip:{address}", self.address)
         by_pair = (f"login-pair:{account}:{address}", self.pair)
         by_account = (f"login-account:{account}", self.account)
