@@ -66,8 +66,17 @@ async def lb_facts(host: Host, kind: str) -> HostFacts:
 
 async def gather(inventory: Inventory, hosts: dict[str, Host]) -> dict[str, HostFacts]:
     names = [n.name for n in inventory.nodes]
-    facts = await asyncio.gather(*(node_facts(hosts[name]) for name in names))
-    found = dict(zip(names, facts, strict=True))
+    # Every host's answer is awaited before the first failure is raised: a second host that
+    # failed too would otherwise leave an exception no one retrieved, which asyncio prints
+    # on shutdown ahead of the message that names the host.
+    results = await asyncio.gather(
+        *(node_facts(hosts[name]) for name in names), return_exceptions=True
+    )
+    found: dict[str, HostFacts] = {}
+    for name, result in zip(names, results, strict=True):
+        if isinstance(result, BaseException):
+            raise result
+        found[name] = result
     if inventory.load_balancer:
         found[LOAD_BALANCER] = await lb_facts(hosts[LOAD_BALANCER], inventory.load_balancer.kind)
     return found
