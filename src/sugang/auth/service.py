@@ -12,7 +12,7 @@ from sugang.auth.models import User
 from sugang.auth.passwords import check_room, hash_password, needs_rehash, verify_password
 from sugang.auth.revocations import revoke
 from sugang.auth.schemas import MeOut, StaffIn, StaffOut, UserOut, UserPatch
-from sugang.auth.throttle import LoginThrottle
+from sugang.auth.throttle import Attempt, LoginThrottle
 from sugang.auth.tokens import Principal, issue_token
 from sugang.clock import Clock
 from sugang.config import Settings
@@ -50,28 +50,10 @@ class AuthService:
         a bearer token; a hash made with weaker parameters is replaced on the way. Every
         attempt the throttle lets through is audited, with the client's address (a throttled
         one is refused before anything is read or hashed)."""
-        attempt = await self.throttle.attempt(username, client)
-        try:
-            check_room(self.settings.max_hash_queue, suspect=attempt.suspect)
-        except HashingBusy:
-            await self.throttle.not_tried(attempt)
-            raise
+        attempt = await self._attempt(username, client)
         async with self.db.transaction(write=False) as conn:
             user = await store.find_by_name(conn, username.strip())
-        try:
-            ok = await verify_password(
-                user.password_hash if user else None,
-                password,
-                self.settings.max_hash_queue,
-                suspect=attempt.suspect,
-            )
-        except HashingBusy:
-            await self.throttle.not_tried(attempt)  # the service's refusal, not a failure
-            raise
-        if user and ok:
-            await self.throttle.succeeded(attempt)
-        else:
-            await self.throttle.failed(attempt)
+        ok = await self._verify(attempt, user.password_hash if user else None, password)
         rehashed = (
             await hash_password(password)
             if user and ok and needs_rehash(user.password_hash)
@@ -97,6 +79,29 @@ class AuthService:
             Principal(user.id, user.username, user.role, user.token_version), user.name
         )
 
+    async def _attempt(self, username: str, client: str | None) -> Attempt:
+        """The throttle's leave to check a password, and room in the hashing queue for it
+        (LOGIN_THROTTLED or LOGIN_BUSY before anything is read)."""
+        attempt = await self.throttle.attempt(username, client)
+        try:
+            check_room(self.settings.max_hash_queue, suspect=attempt.suspect)
+        except HashingBusy:
+            await self.throttle.not_tried(attempt)  # the service's refusal, not a failure
+            raise
+        return attempt
+
+    async def _verify(self, attempt: Attempt, password_hash: str | None, password: str) -> bool:
+        """Whether the password matches (False without a hash), told to the throttle."""
+        try:
+            ok = await verify_password(
+                password_hash, password, self.settings.max_hash_queue, suspect=attempt.suspect
+            )
+        except HashingBusy:
+            await self.throttle.not_tried(attempt)
+            raise
+        await (self.throttle.succeeded if ok else self.throttle.failed)(attempt)
+        return ok
+
     def _issue(self, principal: Principal, name: str) -> IssuedToken:
         lifetime = timedelta(minutes=self.settings.access_token_minutes)
         secret = self.settings.secret_key.get_secret_value()
@@ -113,15 +118,8 @@ class AuthService:
         if user is None:
             raise NotAuthenticated()
         # A stolen token must not make this a faster way to guess the password than logging in
-        attempt = await self.throttle.attempt(user.username, client)
-        queue = self.settings.max_hash_queue
-        try:
-            ok = await verify_password(user.password_hash, current, queue, suspect=attempt.suspect)
-        except HashingBusy:
-            await self.throttle.not_tried(attempt)
-            raise
-        if not ok:
-            await self.throttle.failed(attempt)
+        attempt = await self._attempt(user.username, client)
+        if not await self._verify(attempt, user.password_hash, current):
             async with self.db.transaction() as conn:
                 await audit.record(
                     conn,
@@ -132,8 +130,7 @@ class AuthService:
                     detail={"client": client},
                 )
             raise CurrentPasswordWrong()
-        await self.throttle.succeeded(attempt)
-        new_hash = await hash_password(new, queue)
+        new_hash = await hash_password(new, self.settings.max_hash_queue)
 
         async def change(conn: AsyncConnection) -> int:
             await store.replace_hash(conn, user.id, new_hash)
