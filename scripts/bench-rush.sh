@@ -42,7 +42,7 @@ for _ in $(seq 1 60); do curl -sf "http://127.0.0.1:$port/readyz" >/dev/null && 
     sleep 1
   done ) &
 sampler=$!
-$bin/sugang bench rush --url "http://127.0.0.1:$port" $room --json "$out/rush-$setup.json" "$@" >/dev/null \
+$bin/sugang bench rush --url "http://127.0.0.1:$port" $room --json "$out/rush-$setup.json" "$@" >/dev/null 2>"$out/bench-$setup.err" \
   || echo "$setup: the bench reported a failure (see $out/rush-$setup.json)"
 kill $server; wait $server 2>/dev/null || true; wait $sampler || true
 echo "$setup: $(python3 -c "

@@ -70,6 +70,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         tasks = [asyncio.create_task(readiness.watch())]
         if owns_services:
             tasks.append(asyncio.create_task(_adapt_forever(services)))
+            tasks.append(asyncio.create_task(_publish_latency_forever(services)))
             tasks.append(asyncio.create_task(_purge_forever(services)))
             await _warm_up(services)
             readiness.drain_on_sigterm()
@@ -148,13 +149,24 @@ async def _warm_up(services: Services) -> None:
 
 async def _adapt_forever(services: Services) -> None:
     """The adaptive admission controller: every worker offers a step each period; the room
-    lets one of them take it (judging by its own latency window), whatever the replicas."""
+    lets one of them take it (judging by the whole service's latency), whatever the replicas."""
     while True:
         await asyncio.sleep(services.settings.adaptive_period_seconds)
         try:
             await services.queue.adapt_rate()
         except Exception:  # a missed step is retried next period; never kill the loop
             log.warning("adaptive admission step failed", exc_info=True)
+
+
+async def _publish_latency_forever(services: Services) -> None:
+    """This worker's enroll answers added to the service's latency once a slice, off the
+    request path (sugang.waitingroom.latency)."""
+    while True:
+        await asyncio.sleep(services.settings.adaptive_latency_slice_seconds)
+        try:
+            await services.queue.publish_latency()
+        except Exception:  # the counts of one slice lost; never kill the loop
+            log.warning("publishing the enroll latency failed", exc_info=True)
 
 
 PURGE_PERIOD_SECONDS = 600

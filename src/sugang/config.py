@@ -93,6 +93,9 @@ class Settings(BaseSettings):
     redis_password: SecretStr | None = None
     waiting_room: Literal["auto", "memory", "redis"] = "auto"
     adaptive_period_seconds: float = Field(default=2.0, gt=0)
+    # How often each worker adds its enroll answers' latency to the service's (with Redis:
+    # one round trip a worker each time), that the adaptive step judges from.
+    adaptive_latency_slice_seconds: float = Field(default=1.0, gt=0, le=60)
 
     # Token buckets per student and per client address, and the login throttle (sugang.auth.
     # throttle): on in production unless turned off, off elsewhere unless turned on.

@@ -23,7 +23,7 @@ from sugang.registrar.service import RegistrarService
 from sugang.students.service import StudentService
 from sugang.system.service import SystemService
 from sugang.waitingroom.challenge import NoChallenge, ProofOfWork, TicketChallenge
-from sugang.waitingroom.controller import LatencyWindow
+from sugang.waitingroom.latency import ServiceLatency
 from sugang.waitingroom.memory import MemoryWaitingRoom
 from sugang.waitingroom.redis_room import RedisWaitingRoom
 from sugang.waitingroom.room import WaitingRoom
@@ -38,11 +38,11 @@ class Services:
     rng: random.Random = field(default_factory=random.Random)
     catalog_cache: CatalogCache = field(default_factory=CatalogCache)
     waiting_room: WaitingRoom | None = None
-    latency: LatencyWindow = field(default_factory=LatencyWindow)
     full: FullSections | None = None
     limiter: Limiter | None = None
     ticket_challenge: TicketChallenge | None = None
 
+    latency: ServiceLatency = field(init=False)
     auth: AuthService = field(init=False)
     revocations: Revocations = field(init=False)
     catalog: CatalogService = field(init=False)
@@ -54,9 +54,14 @@ class Services:
 
     def __post_init__(self) -> None:
         settings, db, clock = self.settings, self.db, self.clock
-        self.latency.seconds = settings.adaptive_period_seconds  # what one step judges
         if self.waiting_room is None:
             self.waiting_room = make_waiting_room(settings, self.rng)
+        # Shared where the room is: one step judges the service's last period.
+        self.latency = ServiceLatency(
+            self.waiting_room,
+            window_seconds=settings.adaptive_period_seconds,
+            slice_seconds=settings.adaptive_latency_slice_seconds,
+        )
         redis = settings.redis
         if self.full is None:
             self.full = RedisFullSections(redis) if redis else LocalFullSections()

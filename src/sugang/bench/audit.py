@@ -30,7 +30,7 @@ _DUPLICATES = text(
 )
 _ROWS = text(
     """
-    SELECT u.username, e.section_id FROM enrollments e JOIN users u ON u.id = e.student_id
+    SELECT e.id, u.username, e.section_id FROM enrollments e JOIN users u ON u.id = e.student_id
     WHERE e.term_id = :term_id
     """
 )
@@ -68,9 +68,15 @@ class AuditReport:
 
 
 async def audit_term(
-    conn: AsyncConnection, term_id: int, acknowledged: Iterable[tuple[str, int]]
+    conn: AsyncConnection,
+    term_id: int,
+    acknowledged: Iterable[tuple[str, int]] = (),
+    *,
+    acknowledged_ids: Iterable[int] | None = None,
 ) -> AuditReport:
-    """`acknowledged`: (student number, section id) for every 201 the clients received."""
+    """`acknowledged`: (student number, section id) for every 201 the clients received; or
+    `acknowledged_ids`, the enrollment ids those 201s carried (a client that cannot tell which
+    request an answer belongs to, as wrk)."""
     report = AuditReport()
     for r in await conn.execute(_SECTIONS, {"term_id": term_id}):
         report.rows_per_section[r.id] = r.rows
@@ -79,8 +85,12 @@ async def audit_term(
         if r.rows != r.enrolled:
             report.counter_mismatches[r.id] = (r.enrolled, r.rows)
     report.duplicates = len((await conn.execute(_DUPLICATES, {"term_id": term_id})).all())
-    rows = {(r.username, r.section_id) for r in await conn.execute(_ROWS, {"term_id": term_id})}
-    told = set(acknowledged)
+    found = (await conn.execute(_ROWS, {"term_id": term_id})).all()
+    if acknowledged_ids is None:
+        rows, told = {(r.username, r.section_id) for r in found}, set(acknowledged)
+    else:
+        rows = {("enrollment", r.id) for r in found}
+        told = {("enrollment", i) for i in acknowledged_ids}
     report.lost_acknowledgements = sorted(told - rows)
     report.unacknowledged_rows = sorted(rows - told)
     return report

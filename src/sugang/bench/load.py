@@ -16,7 +16,9 @@ from typing import Any
 
 import aiohttp
 
-LOGIN_TRIES = 10
+LOGIN_TRIES = 30
+# Logins in flight at most: a worker hashes 32 at a time and answers LOGIN_BUSY past that.
+LOGIN_CONCURRENCY = 32
 
 
 @dataclass(frozen=True)
@@ -37,6 +39,7 @@ class Answer:
     status: int
     code: str | None
     seconds: float
+    sent_at: float = 0.0  # time.perf_counter() when sent: places the answer in the rush
 
 
 @dataclass
@@ -112,7 +115,7 @@ async def post_attempt(
     except (aiohttp.ClientError, TimeoutError) as error:
         body, status = {"code": f"CLIENT_{type(error).__name__}"}, 599
     code = None if status in (201, 202) else (body or {}).get("code")
-    return Answer(attempt, status, code, time.perf_counter() - sent)
+    return Answer(attempt, status, code, time.perf_counter() - sent, sent)
 
 
 def _connector(concurrency: int) -> aiohttp.TCPConnector:
@@ -141,7 +144,8 @@ async def login_all(
                     raise RuntimeError(f"login of {credential.student_number} failed: {body}")
                 tokens[credential.student_number] = body["access_token"]
 
-        await asyncio.gather(*(worker() for _ in range(min(concurrency, len(queue)) or 1)))
+        in_flight = min(concurrency, LOGIN_CONCURRENCY, len(queue)) or 1
+        await asyncio.gather(*(worker() for _ in range(in_flight)))
     return tokens, time.perf_counter() - started
 
 

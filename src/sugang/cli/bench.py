@@ -16,7 +16,10 @@ from sugang.bench.chaos.topology import Shape
 from sugang.bench.enroll import EnrollScenario, audit, run_enroll_scenario
 from sugang.bench.load import read_credentials
 from sugang.bench.logins import LoginScenario, run_logins
+from sugang.bench.plotting import can_plot
 from sugang.bench.rush import RushReport, RushScenario, run_rush
+from sugang.bench.rush.plot import plot_timeline, rush_title
+from sugang.bench.rush.timeline import Timeline
 from sugang.cli.common import console, errors
 from sugang.config import Settings
 from sugang.db import Database
@@ -105,7 +108,18 @@ def rush(
     measure_fast_path: Annotated[
         bool, typer.Option(help="also claims/s against refusals/s of full sections")
     ] = True,
+    driver: Annotated[
+        str,
+        typer.Option(
+            help="aiohttp: every student's journey, timed per request; wrk: the attempts alone, "
+            "sent by wrk (C, next to no client CPU) once the students are admitted"
+        ),
+    ] = "aiohttp",
     json_out: Annotated[Path | None, typer.Option("--json", help="write the report here")] = None,
+    plot: Annotated[
+        Path | None,
+        typer.Option(help="draw answers/s, p50/p99 and the admission rate over the rush (PNG)"),
+    ] = None,
     compare_reports: Annotated[
         tuple[Path, Path] | None,
         typer.Option(
@@ -122,6 +136,10 @@ def rush(
         return
     if url is None:
         raise typer.BadParameter("give --url (or --compare A.json B.json)", param_hint="--url")
+    if driver not in ("aiohttp", "wrk"):
+        raise typer.BadParameter("aiohttp or wrk", param_hint="--driver")
+    if plot is not None and not can_plot():  # known now, not after the rush
+        raise typer.BadParameter("needs matplotlib: pip install -e '.[dev]'", param_hint="--plot")
     scenario = RushScenario(
         url=url.rstrip("/"),
         students=students,
@@ -136,6 +154,7 @@ def rush(
         admission_rate=admission_rate,
         measure_database=measure_database,
         measure_fast_path=measure_fast_path,
+        driver=driver,
     )
 
     async def main() -> RushReport:
@@ -152,6 +171,10 @@ def rush(
     text = json.dumps(asdict(report), indent=2, ensure_ascii=False)
     if json_out:
         json_out.write_text(text + "\n")
+    if plot and report.timeline:
+        plot_timeline(Timeline.from_rows(report.timeline), plot, rush_title(report.scenario))
+    elif plot:
+        errors.print("no timeline in the report: nothing plotted")
     console.print_json(text)
     raise typer.Exit(0 if report.ok else 1)
 

@@ -6,12 +6,13 @@ Two refinements of plain AIMD: far below the latency target the rate grows geome
 (the opening minute is too short to climb 10/s at a time), and it grows only while the line
 holds more than two seconds of admissions (a rate nobody needs is no evidence the service
 could take it).
+
+The step judges what the whole service served (every worker of every replica), counted in
+fixed log-scale histograms that add up across workers (sugang.waitingroom.latency shares them).
 """
 
 import math
-import time
-from collections import deque
-from collections.abc import Callable
+from bisect import bisect_left
 from dataclasses import dataclass
 
 
@@ -55,24 +56,70 @@ def next_rate(rate: float, seen: Observation, waiting: int, settings: AimdSettin
     return min(settings.max_rate, rate + settings.increase_per_step)
 
 
-class LatencyWindow:
-    """The last `seconds` of enrollment-endpoint outcomes in this process."""
+# The histogram's buckets: 8 a doubling (each 9% wider than the last) from 0.1 ms to 105 s,
+# one for everything at or under 0.1 ms and one for everything over 105 s. Fixed, so that
+# every worker's counts add up bucket by bucket (in Redis, with HINCRBY).
+SMALLEST_SECONDS = 1e-4
+BUCKETS_PER_DOUBLING = 8
+UPPER_BOUNDS: tuple[float, ...] = tuple(
+    SMALLEST_SECONDS * 2 ** (i / BUCKETS_PER_DOUBLING) for i in range(20 * BUCKETS_PER_DOUBLING + 1)
+)
+BUCKETS = len(UPPER_BOUNDS) + 1  # the last: over UPPER_BOUNDS[-1]
 
-    def __init__(self, seconds: float = 5.0, clock: Callable[[], float] | None = None) -> None:
-        self.seconds = seconds
-        self._clock = clock or time.monotonic
-        self._samples: deque[tuple[float, float, bool]] = deque(maxlen=50_000)
+
+class LatencyHistogram:
+    """Answers counted by latency in fixed log-scale buckets, and how many were errors: what
+    one worker saw in a slice of time, or (added up) what the whole service saw in a window.
+    A quantile read from it is off by less than the width of its bucket (9%)."""
+
+    __slots__ = ("counts", "errors")
+
+    def __init__(self) -> None:
+        self.counts = [0] * BUCKETS
+        self.errors = 0
 
     def record(self, seconds: float, error: bool) -> None:
-        self._samples.append((self._clock(), seconds, error))
+        # On the request path: a bisect over 161 floats (in C) and an increment, no allocation.
+        self.counts[bisect_left(UPPER_BOUNDS, seconds)] += 1
+        if error:
+            self.errors += 1
+
+    @property
+    def total(self) -> int:
+        return sum(self.counts)
+
+    def buckets(self) -> dict[int, int]:
+        """The buckets that counted something: bucket index -> count."""
+        return {i: n for i, n in enumerate(self.counts) if n}
+
+    def add_bucket(self, index: int, count: int) -> None:
+        self.counts[min(max(index, 0), BUCKETS - 1)] += count
+
+    def add(self, other: "LatencyHistogram") -> None:
+        for i, n in enumerate(other.counts):
+            if n:
+                self.counts[i] += n
+        self.errors += other.errors
+
+    def quantile(self, q: float) -> float:
+        """The nearest-rank `q` quantile, interpolated inside its bucket (as Prometheus's
+        histogram_quantile does); 0 when nothing was counted."""
+        total = self.total
+        if total == 0:
+            return 0.0
+        rank = max(1, math.ceil(q * total))
+        below = 0
+        for i, n in enumerate(self.counts):
+            if below + n >= rank:
+                lower = UPPER_BOUNDS[i - 1] if i > 0 else 0.0
+                if i == len(UPPER_BOUNDS):  # over the last bound: say the bound
+                    return lower
+                return lower + (UPPER_BOUNDS[i] - lower) * (rank - below) / n
+            below += n
+        raise AssertionError("unreachable: the ranks add up to the total")
 
     def observe(self) -> Observation:
-        horizon = self._clock() - self.seconds
-        while self._samples and self._samples[0][0] < horizon:
-            self._samples.popleft()
-        if not self._samples:
+        total = self.total
+        if total == 0:
             return Observation(0.0, 0.0, 0)
-        latencies = sorted(s[1] for s in self._samples)
-        p99 = latencies[max(0, math.ceil(0.99 * len(latencies)) - 1)]
-        errors = sum(1 for s in self._samples if s[2])
-        return Observation(p99, errors / len(self._samples), len(self._samples))
+        return Observation(self.quantile(0.99), self.errors / total, total)

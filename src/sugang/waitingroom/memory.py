@@ -2,9 +2,12 @@
 
 import asyncio
 import random
+import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
 from sugang.errors import QueueClosed
+from sugang.waitingroom.controller import LatencyHistogram
 from sugang.waitingroom.room import (
     STEP_SLACK,
     Place,
@@ -36,6 +39,8 @@ class MemoryWaitingRoom:
     def __init__(self, rng: random.Random | None = None) -> None:
         self._rooms: dict[int, _Room] = {}
         self._epochs: dict[int, int] = {}
+        # slice -> (when it expires, on the monotonic clock as Redis's TTL; the counts)
+        self._latency: dict[int, tuple[float, LatencyHistogram]] = {}
         self._lock = asyncio.Lock()
         self._rng = rng or random.Random()
 
@@ -74,6 +79,22 @@ class MemoryWaitingRoom:
                 return False
             room.last_step = now
             return True
+
+    async def add_latency(self, slice_id: int, seen: LatencyHistogram, ttl_seconds: int) -> None:
+        now = time.monotonic()
+        for old in [s for s, (expires, _) in self._latency.items() if expires <= now]:
+            del self._latency[old]
+        _, counts = self._latency.get(slice_id, (now, LatencyHistogram()))
+        counts.add(seen)
+        self._latency[slice_id] = (now + ttl_seconds, counts)
+
+    async def latency(self, slice_ids: Sequence[int]) -> LatencyHistogram:
+        now, merged = time.monotonic(), LatencyHistogram()
+        for slice_id in slice_ids:
+            kept = self._latency.get(slice_id)
+            if kept is not None and kept[0] > now:
+                merged.add(kept[1])
+        return merged
 
     async def join(self, term_id: int, student_id: int, now: float) -> Place:
         async with self._lock:

@@ -4,6 +4,7 @@ by a script that refuses it if the pool changed meanwhile."""
 
 import logging
 import random
+from collections.abc import Sequence
 from typing import Any, cast
 
 from redis.exceptions import RedisError
@@ -11,6 +12,7 @@ from redis.exceptions import RedisError
 from sugang.config import RedisTarget
 from sugang.db.redis import redis_client
 from sugang.errors import QueueClosed, QueueUnavailable
+from sugang.waitingroom.controller import LatencyHistogram
 from sugang.waitingroom.room import (
     STEP_SLACK,
     Mode,
@@ -153,6 +155,14 @@ redis.call('HSET', KEYS[1], 'last_step', ARGV[1])
 return 1
 """
 
+# One worker's latency counts of a slice added to the service's: bucket, count, bucket, count,
+# ..., then the key's lifetime. One command, however many buckets counted something.
+_ADD_LATENCY = """
+for i = 1, #ARGV - 1, 2 do redis.call('HINCRBY', KEYS[1], ARGV[i], ARGV[i + 1]) end
+redis.call('EXPIRE', KEYS[1], ARGV[#ARGV])
+return 1
+"""
+
 
 class RedisWaitingRoom:
     def __init__(
@@ -166,6 +176,7 @@ class RedisWaitingRoom:
         self._status = self.redis.register_script(_STATUS)
         self._lottery = self.redis.register_script(_LOTTERY)
         self._step = self.redis.register_script(_STEP)
+        self._add_latency = self.redis.register_script(_ADD_LATENCY)
 
     def _keys(self, term_id: int) -> list[str]:
         base = f"{self.prefix}:wr:{{{term_id}}}"
@@ -203,6 +214,36 @@ class RedisWaitingRoom:
     async def claim_step(self, term_id: int, now: float, period: float) -> bool:
         keys = self._keys(term_id)[:1]
         return bool(await self._call(self._step(keys=keys, args=[now, period * STEP_SLACK])))
+
+    async def add_latency(self, slice_id: int, seen: LatencyHistogram, ttl_seconds: int) -> None:
+        # One script call: an HINCRBY per bucket that counted something (a few dozen in
+        # practice, at 8 buckets a doubling), the errors, and the key's lifetime.
+        counts: list[int | str] = []
+        for bucket, count in seen.buckets().items():
+            counts += (bucket, count)
+        if seen.errors:
+            counts += ("errors", seen.errors)
+        keys = [self._latency_key(slice_id)]
+        await self._call(self._add_latency(keys=keys, args=[*counts, ttl_seconds]), quiet=True)
+
+    async def latency(self, slice_ids: Sequence[int]) -> LatencyHistogram:
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for slice_id in slice_ids:
+                pipe.hgetall(self._latency_key(slice_id))
+            slices: list[dict[str, str]] = await self._call(pipe.execute(), quiet=True)
+        merged = LatencyHistogram()
+        for counts in slices:
+            for field, value in counts.items():
+                if field == "errors":
+                    merged.errors += int(value)
+                elif field.isdigit():
+                    merged.add_bucket(int(field), int(value))
+        return merged
+
+    def _latency_key(self, slice_id: int) -> str:
+        # The service's latency, not a term's: the same for every term's room. "v1": the
+        # bucket layout, so that a rolling update to another layout never adds up the two.
+        return f"{self.prefix}:latency:v1:{slice_id}"
 
     async def join(self, term_id: int, student_id: int, now: float) -> Place:
         answer = await self._run(term_id, self._join, [now, student_id], now)
@@ -305,10 +346,12 @@ class RedisWaitingRoom:
             ),
         }
 
-    async def _call(self, awaitable: Any) -> Any:
-        """Redis out of reach means a clear 503, never letting anyone in unchecked."""
+    async def _call(self, awaitable: Any, *, quiet: bool = False) -> Any:
+        """Redis out of reach means a clear 503, never letting anyone in unchecked. `quiet`:
+        the caller logs (the latency counts, published every second, log an outage once)."""
         try:
             return await awaitable
         except (RedisError, OSError) as error:
-            log.warning("waiting room unavailable: %r", error)
+            if not quiet:
+                log.warning("waiting room unavailable: %r", error)
             raise QueueUnavailable() from error

@@ -8,9 +8,12 @@ controller moves the rate), or as many as keep `max_active` sessions live ("conc
 Admission lasts `session_seconds`; a student whose session ran out may join again at the back.
 """
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal, Protocol
+
+from sugang.waitingroom.controller import LatencyHistogram
 
 Mode = Literal["rate", "concurrency", "adaptive"]
 
@@ -147,6 +150,17 @@ class WaitingRoom(Protocol):
     async def claim_step(self, term_id: int, now: float, period: float) -> bool:
         """True for the first caller in each `period`: the adaptive controller steps once per
         period whatever the number of replicas (each stepping would multiply the cuts)."""
+        ...
+
+    async def add_latency(self, slice_id: int, seen: LatencyHistogram, ttl_seconds: int) -> None:
+        """Add what one worker saw of the enroll endpoint to the service's counts of slice
+        `slice_id`, kept `ttl_seconds` past the last addition (sugang.waitingroom.latency).
+        Raises QueueUnavailable, without logging, if the store is out of reach."""
+        ...
+
+    async def latency(self, slice_ids: Sequence[int]) -> LatencyHistogram:
+        """What the service saw in these slices, every worker's counts added up (one round
+        trip). Raises QueueUnavailable, without logging, if the store is out of reach."""
         ...
 
     async def reset(self, term_id: int) -> None:

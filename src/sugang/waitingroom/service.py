@@ -15,8 +15,9 @@ from sugang.catalog import store as catalog_store
 from sugang.clock import Clock
 from sugang.config import Settings
 from sugang.db import Database
-from sugang.errors import NotFound, NotInRushMode, TicketInvalid
-from sugang.waitingroom.controller import AimdSettings, LatencyWindow, next_rate
+from sugang.errors import NotFound, NotInRushMode, QueueUnavailable, TicketInvalid
+from sugang.waitingroom.controller import AimdSettings, next_rate
+from sugang.waitingroom.latency import ServiceLatency
 from sugang.waitingroom.passes import Ticket, issue_admission, issue_ticket, read_ticket
 from sugang.waitingroom.room import (
     Admission,
@@ -63,7 +64,7 @@ class WaitingRoomService:
         clock: Clock,
         rng: random.Random,
         settings: Settings,
-        latency: LatencyWindow,
+        latency: ServiceLatency,
     ) -> None:
         self.db = db
         self.room = room
@@ -178,30 +179,37 @@ class WaitingRoomService:
 
     # --- the adaptive controller -------------------------------------------------------------
 
+    async def publish_latency(self) -> None:
+        """This worker's enroll answers since the last call, added to the service's (each
+        worker calls it once a slice)."""
+        await self.latency.publish(self.clock().timestamp())
+
     async def adapt_rate(self, settings: AimdSettings | None = None) -> float | None:
         """One step of the adaptive controller for the current term, if no other worker took
-        this period's step; the new rate, if it moved."""
+        this period's step; the new rate, if it moved. The step judges the whole service's
+        latency (every worker's, every replica's) over the last period. With the room out of
+        reach the step is skipped (the room logged why)."""
         async with self.db.transaction(write=False) as conn:
             current = await catalog_reads.current_term_rush(conn)
         if current is None or not current[1]:
             return None
         term_id = current[0]
         now = self.clock().timestamp()
-        status = await self.room.status(term_id, now)
-        if status.policy.mode != "adaptive":
+        try:
+            status = await self.room.status(term_id, now)
+            if status.policy.mode != "adaptive":
+                return None
+            if not await self.room.claim_step(term_id, now, self.settings.adaptive_period_seconds):
+                return None
+            seen = await self.latency.observe(now)
+            if seen is None:  # the service's latency out of reach: no judging blind
+                return None
+            rate = next_rate(status.policy.rate, seen, status.waiting, settings or AimdSettings())
+            if rate == status.policy.rate:
+                return None
+            await self.room.set_rate(term_id, rate)
+        except QueueUnavailable:
             return None
-        aimd = settings or AimdSettings()
-        seen = self.latency.observe()
-        if seen.samples < aimd.min_samples:
-            # Too little seen here to judge (the bench's keep-alive connections, or a load
-            # balancer, may send this worker little): leave the period's step to one that saw.
-            return None
-        if not await self.room.claim_step(term_id, now, self.settings.adaptive_period_seconds):
-            return None
-        rate = next_rate(status.policy.rate, seen, status.waiting, aimd)
-        if rate == status.policy.rate:
-            return None
-        await self.room.set_rate(term_id, rate)
         log.info(
             "adaptive admission rate %.1f -> %.1f/s",
             status.policy.rate,

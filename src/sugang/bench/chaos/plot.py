@@ -4,6 +4,7 @@ marked, so the error window is seen at a glance (matplotlib, drawn to a PNG)."""
 from pathlib import Path
 
 from sugang.bench.chaos.measure import Figures
+from sugang.bench.plotting import new_figure, one_legend, save
 
 COLOURS = {
     "enrolled": "#2a9d8f",
@@ -15,13 +16,8 @@ COLOURS = {
 
 
 def draw(found: Figures, path: Path) -> Path:
-    import matplotlib
-
-    matplotlib.use("Agg")  # no screen
-    import matplotlib.pyplot as plt
-
     seconds = list(range(len(found.series["p99_ms"])))
-    figure, answers = plt.subplots(figsize=(10, 4.5), dpi=110)
+    figure, (answers,) = new_figure()
     bottom = [0.0] * len(seconds)
     for kind, colour in COLOURS.items():
         values = found.series[kind]
@@ -38,11 +34,5 @@ def draw(found: Figures, path: Path) -> Path:
         answers.axvline(started, color="#e63946", linestyle="--", linewidth=1)
     verdict = "every target met" if found.ok else "targets missed"
     answers.set_title(f"{found.scenario}: fault shaded; {verdict}")
-    handles, labels = answers.get_legend_handles_labels()
-    more_handles, more_labels = latency.get_legend_handles_labels()
-    answers.legend(handles + more_handles, labels + more_labels, loc="upper right", fontsize=8)
-    figure.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    figure.savefig(path)
-    plt.close(figure)
-    return path
+    one_legend([answers, latency])
+    return save(figure, path)

@@ -11,13 +11,17 @@
 
 from collections.abc import Callable
 from dataclasses import asdict
+from typing import Any
 
 from sugang.bench.audit import audit_term
+from sugang.bench.cpu import CpuMeter
 from sugang.bench.load import Answer, Credential, LoadResult, login_all
 from sugang.bench.rush.ceiling import measure_database
 from sugang.bench.rush.fast_path import measure_fast_path
 from sugang.bench.rush.journey import configure_room, run_students
 from sugang.bench.rush.scenario import RushReport, RushScenario, plan, prepare, quantiles
+from sugang.bench.rush.timeline import Timeline, sample_admission_rate
+from sugang.bench.rush.wrk import measure_with_wrk, order_attempts
 from sugang.config import Settings
 from sugang.runtime import Services
 
@@ -41,19 +45,46 @@ async def run_rush(
         say(f"logging {len(term.student_numbers)} students in (not timed)")
         credentials = [Credential(n, term.password) for n in term.student_numbers]
         tokens, login_seconds = await login_all(scenario.url, credentials, scenario.concurrency)
-        say("the rush")
-        journeys = await run_students(scenario.url, tokens, attempts, scenario, on_answer)
-        answers = journeys.answers
-        load = LoadResult(answers, journeys.wall_seconds, login_seconds, len(tokens))
-        report.load = load.summary()
+        if scenario.driver == "wrk":
+            say("admitting every student (not timed)")
+            no_attempts: dict[str, list[int]] = {n: [] for n in tokens}
+            journeys = await run_students(scenario.url, tokens, no_attempts, scenario)
+            planned = order_attempts(attempts, journeys.admitted, scenario.seed)
+            say(f"the rush: {len(planned)} attempts sent by wrk")
+            async with sample_admission_rate(term, scenario) as admission:
+                sent, report.cpu = await measure_with_wrk(
+                    scenario.url, planned, scenario.concurrency
+                )
+            report.timeline = Timeline.from_counts(sent.per_second, admission).rows()
+            report.load = {
+                **sent.summary(),
+                "logins": len(tokens),
+                "logins_per_second": round(len(tokens) / login_seconds, 1),
+            }
+            attempts_per_second = sent.attempts_per_second
+            acknowledged: dict[str, Any] = {"acknowledged_ids": sent.enrollment_ids}
+        else:
+            say("the rush")
+            meter = CpuMeter(scenario.url)
+            async with sample_admission_rate(term, scenario) as admission:
+                journeys = await run_students(scenario.url, tokens, attempts, scenario, on_answer)
+            report.cpu = meter.stop(len(journeys.answers))
+            report.timeline = Timeline.from_answers(journeys.answers, admission).rows()
+            load = LoadResult(journeys.answers, journeys.wall_seconds, login_seconds, len(tokens))
+            report.load = load.summary()
+            attempts_per_second = load.attempts_per_second
+            acknowledged = {
+                "acknowledged": [
+                    (a.attempt.student_number, a.attempt.section_id)
+                    for a in journeys.answers
+                    if a.status == 201
+                ]
+            }
         report.queue_wait_seconds = quantiles(journeys.queue_waits)
         report.queue_errors = dict(journeys.queue_errors)
         say("auditing")
-        told = [
-            (a.attempt.student_number, a.attempt.section_id) for a in answers if a.status == 201
-        ]
         async with services.db.transaction(write=False) as conn:
-            report.audit = (await audit_term(conn, term.term_id, told)).summary()
+            report.audit = (await audit_term(conn, term.term_id, **acknowledged)).summary()
         if scenario.measure_fast_path:
             say("the fast path: a burst of claims, then one of refusals")
             report.fast_path = await measure_fast_path(
@@ -66,7 +97,7 @@ async def run_rush(
                 services, term, attempts, scenario.concurrency
             )
             limit = report.database_limit["statements_per_second"]
-            report.service_to_database_ratio = round(load.attempts_per_second / limit, 3)
+            report.service_to_database_ratio = round(attempts_per_second / limit, 3)
         await prepare(services, scenario)  # leave the term as a fresh rush
     finally:
         await services.close()

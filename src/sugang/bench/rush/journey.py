@@ -31,12 +31,18 @@ class Journeys:
     queue_errors: Counter[str]
 
 
+async def admin_token(http: aiohttp.ClientSession, term: SyntheticTerm, seed: int) -> str:
+    """A bearer token of the synthetic term's registrar (who steers the waiting room)."""
+    spec = SyntheticSpec(students=1, courses=1, hot=0, seed=seed)
+    form = {"username": spec.admin_username, "password": term.admin_password}
+    async with http.post("/api/v1/auth/token", data=form) as r:
+        token: str = (await r.json())["access_token"]
+    return token
+
+
 async def configure_room(url: str, term: SyntheticTerm, scenario: RushScenario) -> None:
-    spec = SyntheticSpec(students=1, courses=1, hot=0, seed=scenario.seed)
     async with aiohttp.ClientSession(url) as http:
-        form = {"username": spec.admin_username, "password": term.admin_password}
-        async with http.post("/api/v1/auth/token", data=form) as r:
-            token = (await r.json())["access_token"]
+        token = await admin_token(http, term, scenario.seed)
         body = {
             "rush_mode": scenario.waiting_room,
             "reset": True,

@@ -24,6 +24,9 @@ class RushScenario:
     admission_rate: float = 400.0
     measure_database: bool = True
     measure_fast_path: bool = True
+    # "aiohttp": every student's journey (ticket, polls, attempts), timed per request;
+    # "wrk": the attempts alone, sent by wrk after the students were admitted (untimed).
+    driver: str = "aiohttp"
 
 
 @dataclass
@@ -36,6 +39,9 @@ class RushReport:
     fast_path: dict[str, Any] = field(default_factory=dict)
     database_limit: dict[str, Any] = field(default_factory=dict)
     service_to_database_ratio: float | None = None
+    cpu: dict[str, Any] = field(default_factory=dict)  # during the rush, from /proc
+    # The rush second by second (timeline.py's rows), for `--plot`.
+    timeline: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
