@@ -6,12 +6,14 @@ import gc
 import logging
 import os
 import socket
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator, Sequence
 from contextlib import asynccontextmanager
 
 from fastapi import Depends, FastAPI
+from fastapi.routing import APIRoute
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
+from starlette.routing import BaseRoute
 
 from sugang import __version__
 from sugang.auth import api as auth_api
@@ -19,6 +21,8 @@ from sugang.auth.tokens import read_token
 from sugang.catalog import api as catalog_api
 from sugang.config import Settings, get_settings
 from sugang.enrollment import api as enrollment_api
+from sugang.enrollment.shortcut import PATH as ENROLL_PATH
+from sugang.enrollment.shortcut import EnrollShortcut, handlers_of
 from sugang.http.body_limit import BodyLimit
 from sugang.http.deps import bearer
 from sugang.http.errors import REFUSALS, install_error_handlers
@@ -119,7 +123,22 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         app.include_router(router)
     pages.mount(app)
     install_error_handlers(app, authenticated=lambda request: user_of(bearer(request)) is not None)
-    app.add_middleware(LoadShedding, limit=settings.max_in_flight, on_shed=SHED_REQUESTS.inc)
+    app.add_middleware(
+        EnrollShortcut,
+        route=_route(app, "POST", ENROLL_PATH),
+        settings=settings,
+        clock=services.clock,
+        revocations=services.revocations,
+        enrollment=services.enrollment,
+        rate_limit=rate_limit,
+        handler_for=handlers_of(app.exception_handlers),
+    )
+    app.add_middleware(
+        LoadShedding,
+        limit=settings.max_in_flight,
+        active=min(settings.max_active_requests, settings.db_pool_size + settings.db_max_overflow),
+        on_shed=SHED_REQUESTS.inc,
+    )
     app.add_middleware(MetricsPort, port=settings.metrics_port)
     app.add_middleware(SecurityHeaders)
     app.add_middleware(
@@ -135,6 +154,23 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         on_watched=lambda seconds, error: services.queue.latency.record(seconds, error),
     )
     return app
+
+
+def _route(app: FastAPI, method: str, path: str) -> APIRoute:
+    """The route declared for `method path`, wherever its router was included."""
+
+    def walk(routes: Sequence[BaseRoute]) -> Iterator[BaseRoute]:
+        for route in routes:
+            yield route
+            included = getattr(route, "original_router", None)
+            if included is not None:
+                yield from walk(included.routes)
+
+    return next(
+        r
+        for r in walk(app.routes)
+        if isinstance(r, APIRoute) and r.path == path and method in (r.methods or ())
+    )
 
 
 async def _warm_up(services: Services) -> None:

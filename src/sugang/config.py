@@ -129,6 +129,10 @@ class Settings(BaseSettings):
     # Past this many /api requests in flight in one worker, reads are answered 503 with
     # Retry-After at once (enrollments and drops: past twice as many).
     max_in_flight: int = Field(default=100, ge=1)
+    # Of those, how many run at once in one worker; the others wait their turn in arrival
+    # order (0: no turns). At most the database pool's size, so a turn never waits for a
+    # connection.
+    max_active_requests: int = Field(default=16, ge=0)
     # Live queue pages (server-sent event streams) one student may hold, per worker process.
     max_streams_per_student: int = Field(default=2, ge=1)
     # /docs, /redoc and /openapi.json: served unless in production (unless set).

@@ -176,3 +176,52 @@ async def test_without_redis_flags_stay_in_this_replica() -> None:
     await flags.clear(7)
     assert await flags.capacity_if_full(7) is None
     await flags.close()
+
+
+async def test_a_lapsed_flag_sends_one_attempt_to_look_and_the_others_wait_for_it() -> None:
+    """The herd at a hot section when its flag lapses: one attempt goes to the database, the
+    others at that section wait for what it finds."""
+    flags = LocalFullSections(ttl=0.05)
+    await flags.mark_full(7, 30)
+    await asyncio.sleep(0.1)
+    assert await flags.capacity_if_full(7) is None  # the first one looks
+    waiting = [asyncio.create_task(flags.capacity_if_full(7)) for _ in range(50)]
+    await asyncio.sleep(0.01)
+    assert not any(t.done() for t in waiting)
+    await flags.mark_full(7, 30)  # it found the section full
+    assert await asyncio.gather(*waiting) == [30] * 50
+
+
+async def test_a_look_that_finds_a_seat_lets_the_others_look_too() -> None:
+    flags = LocalFullSections(ttl=0.05)
+    await flags.mark_full(7, 30)
+    await asyncio.sleep(0.1)
+    assert await flags.capacity_if_full(7) is None
+    waiting = [asyncio.create_task(flags.capacity_if_full(7)) for _ in range(5)]
+    await asyncio.sleep(0.01)
+    flags.seat_taken(7)  # the flag was stale
+    assert await asyncio.gather(*waiting) == [None] * 5
+    assert await flags.capacity_if_full(7) is None  # and is gone
+
+
+async def test_a_look_refused_for_another_reason_hands_the_look_on() -> None:
+    flags = LocalFullSections(ttl=0.05)
+    await flags.mark_full(7, 30)
+    await asyncio.sleep(0.1)
+    assert await flags.capacity_if_full(7) is None
+    waiting = asyncio.create_task(flags.capacity_if_full(7))
+    await asyncio.sleep(0.01)
+    flags.attempt_over(7)  # say, TIME_CONFLICT: it learned nothing of the seats
+    assert await waiting is None
+    assert await flags.capacity_if_full(7) is None  # the next one looks again
+
+
+async def test_waiting_for_a_look_that_never_answers_is_bounded(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr("sugang.enrollment.fullness.LOOK_WAIT_SECONDS", 0.05)
+    flags = LocalFullSections(ttl=0.05)
+    await flags.mark_full(7, 30)
+    await asyncio.sleep(0.1)
+    assert await flags.capacity_if_full(7) is None
+    assert await asyncio.wait_for(flags.capacity_if_full(7), 1) is None

@@ -10,6 +10,7 @@ from sugang.auth.revocations import Revocations
 from sugang.auth.service import AuthService
 from sugang.auth.tokens import Principal, Role, read_token
 from sugang.buckets import Bucket, Limiter
+from sugang.clock import Clock
 from sugang.config import Settings
 from sugang.errors import Forbidden, NotAuthenticated
 from sugang.http.deps import ClockDep, SettingsDep, provided
@@ -43,11 +44,23 @@ async def current_principal(
 CurrentUser = Annotated[Principal, Depends(current_principal)]
 
 
+async def principal_of(
+    request: Request, settings: Settings, clock: Clock, revocations: Revocations
+) -> Principal:
+    """`current_principal` for a request FastAPI did not route (the enroll shortcut)."""
+    token = await _bearer(request)
+    return await current_principal(request, settings, clock, revocations, token)
+
+
+def require_role(principal: Principal, *roles: Role) -> Principal:
+    if principal.role not in roles:
+        raise Forbidden(required_role=list(roles))
+    return principal
+
+
 def _require(*roles: Role) -> object:
     async def check(principal: CurrentUser) -> Principal:
-        if principal.role not in roles:
-            raise Forbidden(required_role=list(roles))
-        return principal
+        return require_role(principal, *roles)
 
     return Depends(check)
 

@@ -24,6 +24,11 @@ from sugang.config import RedisTarget
 from sugang.db.redis import redis_client
 
 TTL_SECONDS = 2.0
+# When a flag lapses, one attempt goes to the database to look again and the others at that
+# section wait for what it finds (at most this long, then they look too). Without it, every
+# attempt in flight at a hot section went to the database at once each time its flag lapsed
+# (every 2 s): the pool's queue grew by hundreds, and a refusal took up to a second.
+LOOK_WAIT_SECONDS = 0.5
 
 log = logging.getLogger("sugang.fullness")
 
@@ -35,6 +40,14 @@ class FullSections(Protocol):
 
     async def clear(self, section_id: int) -> None: ...
 
+    def seat_taken(self, section_id: int) -> None:
+        """A claim here just succeeded: a flag this process holds for it is stale (the
+        seats changed without a clear reaching here); no one else is told."""
+
+    def attempt_over(self, section_id: int) -> None:
+        """An attempt that passed the flag is answered: if it was the one looking and found
+        neither full nor a seat (refused for another reason), the ones waiting look too."""
+
     async def close(self) -> None: ...
 
 
@@ -45,11 +58,28 @@ class LocalFullSections:
     def __init__(self, ttl: float = TTL_SECONDS) -> None:
         self.ttl = ttl
         self._flags: dict[int, tuple[float, int]] = {}
+        self._looks: dict[int, asyncio.Future[int | None]] = {}  # lapsed flags being looked at
 
     async def capacity_if_full(self, section_id: int) -> int | None:
-        return self.capacity_now(section_id)
+        """The capacity of a section flagged full, or None: look in the database. Of the
+        attempts that meet a lapsed flag, the first looks and the others wait for it."""
+        flag = self._flags.get(section_id)
+        if flag is None:
+            return None
+        expires, capacity = flag
+        if expires > time.monotonic():
+            return capacity
+        look = self._looks.get(section_id)
+        if look is None:
+            self._looks[section_id] = asyncio.get_running_loop().create_future()
+            return None
+        try:
+            return await asyncio.wait_for(asyncio.shield(look), LOOK_WAIT_SECONDS)
+        except TimeoutError:
+            return None
 
     def capacity_now(self, section_id: int) -> int | None:
+        """The flag as it stands, without looking (never waits)."""
         flag = self._flags.get(section_id)
         if flag is None or flag[0] <= time.monotonic():
             return None
@@ -60,12 +90,25 @@ class LocalFullSections:
 
     def set(self, section_id: int, capacity: int, ttl: float) -> None:
         self._flags[section_id] = (time.monotonic() + ttl, capacity)
+        self._found(section_id, capacity)
 
     async def clear(self, section_id: int) -> None:
         self.forget(section_id)
 
     def forget(self, section_id: int) -> None:
         self._flags.pop(section_id, None)
+        self._found(section_id, None)
+
+    def seat_taken(self, section_id: int) -> None:
+        self.forget(section_id)
+
+    def attempt_over(self, section_id: int) -> None:
+        self._found(section_id, None)
+
+    def _found(self, section_id: int, capacity: int | None) -> None:
+        look = self._looks.pop(section_id, None)
+        if look is not None and not look.done():
+            look.set_result(capacity)
 
     async def close(self) -> None:
         return None
@@ -89,7 +132,7 @@ class RedisFullSections:
 
     async def capacity_if_full(self, section_id: int) -> int | None:
         self._listen()
-        return self.local.capacity_now(section_id)
+        return await self.local.capacity_if_full(section_id)
 
     async def mark_full(self, section_id: int, capacity: int) -> None:
         self._listen()
@@ -100,6 +143,12 @@ class RedisFullSections:
         self._listen()
         self.local.forget(section_id)
         await self._publish(f"clear {section_id}")
+
+    def seat_taken(self, section_id: int) -> None:
+        self.local.forget(section_id)
+
+    def attempt_over(self, section_id: int) -> None:
+        self.local.attempt_over(section_id)
 
     async def subscribed(self) -> None:
         """Wait until this replica hears the others (tests; the service never waits)."""

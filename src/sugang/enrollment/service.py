@@ -128,6 +128,20 @@ class EnrollmentService:
             self.metrics.attempt(SectionFull.code)
             raise rules.section_full(section_id, capacity)
         try:
+            return await self._enroll(student_id, section_id, waitlist, admission, once)
+        finally:
+            if not waitlist:
+                self.full.attempt_over(section_id)
+
+    async def _enroll(
+        self,
+        student_id: int,
+        section_id: int,
+        waitlist: bool,
+        admission: Admission | None,
+        once: IdempotentRequest | None,
+    ) -> Outcome:
+        try:
             if once is None and not waitlist:
                 # The rush's path: no record to keep with the claim, so no transaction held.
                 outcome = _answer(
@@ -152,6 +166,8 @@ class EnrollmentService:
             if isinstance(refusal, SectionFull):
                 await self.full.mark_full(section_id, refusal.detail["capacity"])
             raise
+        if outcome.status == 201:
+            self.full.seat_taken(section_id)
         self.metrics.attempt(_COUNTED_AS.get(outcome.status) or outcome.body["code"])
         return outcome
 
