@@ -150,6 +150,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         ObservabilityMiddleware,
         served_by=served_by(settings.node_name, settings.pod_name, socket.gethostname()),
         access_log=settings.access_log,
+        access_log_per_second=settings.access_log_per_second,
         watched=("POST", "/api/v1/enrollments"),
         on_watched=lambda seconds, error: services.queue.latency.record(seconds, error),
     )

@@ -77,6 +77,9 @@ class Settings(BaseSettings):
         default=None, validation_alias=AliasChoices("POD_NAME", "SUGANG_POD_NAME")
     )
     access_log: bool = True
+    # Past this many access-log lines a second in one worker, only 5xx and slow answers are
+    # logged, and a line a second counts the rest (0: only those).
+    access_log_per_second: int = Field(default=200, ge=0)
     # auto: readable lines when logs go to a terminal, JSON lines elsewhere (containers).
     log_format: Literal["auto", "json", "console"] = "auto"
     metrics_sections: int = Field(default=20, ge=0, le=500)

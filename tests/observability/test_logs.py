@@ -113,3 +113,20 @@ async def test_the_access_log_names_the_client_and_the_user(
     known, anonymous = [r for r in caplog.records if r.name == "sugang.access"][-2:]
     assert known.__dict__["user_id"] == user and known.__dict__["client"] == "127.0.0.1"
     assert "user_id" not in anonymous.__dict__ and anonymous.__dict__["status"] == 401
+
+
+def test_past_its_budget_a_second_the_access_log_keeps_only_errors_and_slow_answers(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    from sugang.observability.middleware import AccessSampler
+
+    now = [100.2]
+    sampler = AccessSampler(per_second=3, slow_seconds=1.0, clock=lambda: now[0])
+    kept = [sampler.keep(409, 0.001) for _ in range(5)]
+    assert kept == [True, True, True, False, False]
+    assert sampler.keep(503, 0.001) and sampler.keep(409, 1.5)  # errors and slow ones, always
+    with caplog.at_level(logging.INFO, logger="sugang.access"):
+        now[0] = 101.0
+        assert sampler.keep(201, 0.001)  # a new second, a new budget
+    [summary] = [r for r in caplog.records if r.name == "sugang.access"]
+    assert summary.getMessage() == "2 answers not logged in a second (over 3 a second)"

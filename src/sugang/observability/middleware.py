@@ -1,4 +1,8 @@
-"""One pure-ASGI middleware: request id, X-Served-By, per-route metrics and the access log."""
+"""One pure-ASGI middleware: request id, X-Served-By, per-route metrics and the access log.
+
+At the rush a worker answers thousands of requests a second, and a log line for each was 9%
+of its CPU (py-spy, docs/benchmarks.md): past `access_log_per_second` lines in a second, only
+server errors and slow answers are logged, and a line says how many were not."""
 
 import itertools
 import logging
@@ -7,6 +11,7 @@ import re
 import secrets
 import time
 from collections.abc import Callable
+from typing import Any
 
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -36,6 +41,7 @@ class ObservabilityMiddleware:
         access_log: bool = True,
         watched: tuple[str, str] | None = None,
         on_watched: Callable[[float, bool], None] | None = None,
+        access_log_per_second: int = 200,
     ) -> None:
         """`on_watched(seconds, server_error)` hears every answer of the `watched` (method,
         route template): the adaptive waiting room's view of the enroll endpoint."""
@@ -44,6 +50,9 @@ class ObservabilityMiddleware:
         self.access_log = access_log
         self.watched = watched
         self.on_watched = on_watched
+        self.sampler = AccessSampler(access_log_per_second)
+        self._requests: dict[tuple[str, str, int], Any] = {}  # metric children, by labels
+        self._latency: dict[tuple[str, str], Any] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -72,11 +81,11 @@ class ObservabilityMiddleware:
             seconds = time.perf_counter() - started
             method = scope["method"]
             template = getattr(scope.get("route"), "path", None) or self._unrouted(scope)
-            HTTP_REQUESTS.labels(method, template, str(status)).inc()
-            HTTP_LATENCY.labels(method, template).observe(seconds)
+            self._requests_child(method, template, status).inc()
+            self._latency_child(method, template).observe(seconds)
             if self.on_watched is not None and (method, template) == self.watched:
                 self.on_watched(seconds, status >= 500)
-            if self.access_log:
+            if self.access_log and self.sampler.keep(status, seconds):
                 access.info(
                     "%s %s %s",
                     method,
@@ -93,6 +102,22 @@ class ObservabilityMiddleware:
                 )
             request_id.reset(token)
 
+    def _requests_child(self, method: str, template: str, status: int) -> Any:
+        """The counter for these labels, looked up once (prometheus_client's `labels()` takes
+        a lock and builds the key each time)."""
+        key = (method, template, status)
+        child = self._requests.get(key)
+        if child is None:
+            child = self._requests[key] = HTTP_REQUESTS.labels(method, template, str(status))
+        return child
+
+    def _latency_child(self, method: str, template: str) -> Any:
+        key = (method, template)
+        child = self._latency.get(key)
+        if child is None:
+            child = self._latency[key] = HTTP_LATENCY.labels(method, template)
+        return child
+
     def _unrouted(self, scope: Scope) -> str:
         """A request no route handled: refused by the load shedding before routing ("shed";
         on the watched route, that route, so that its shed answers count as its errors and
@@ -102,6 +127,42 @@ class ObservabilityMiddleware:
         if self.watched is not None and (scope["method"], scope["path"]) == self.watched:
             return str(scope["path"])
         return "shed"
+
+
+class AccessSampler:
+    """Which answers get an access-log line: all of them up to `per_second` in a second,
+    then only server errors and answers slower than `slow_seconds`; the first line of the
+    next second that has any says how many were left out."""
+
+    def __init__(
+        self,
+        per_second: int,
+        slow_seconds: float = 1.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.per_second = per_second
+        self.slow_seconds = slow_seconds
+        self.clock = clock
+        self.second = 0
+        self.logged = 0
+        self.skipped = 0
+
+    def keep(self, status: int, seconds: float) -> bool:
+        second = int(self.clock())
+        if second != self.second:
+            if self.skipped:
+                access.info(
+                    "%d answers not logged in a second (over %d a second)",
+                    self.skipped,
+                    self.per_second,
+                    extra={"not_logged": self.skipped},
+                )
+            self.second, self.logged, self.skipped = second, 0, 0
+        if self.logged < self.per_second or status >= 500 or seconds >= self.slow_seconds:
+            self.logged += 1
+            return True
+        self.skipped += 1
+        return False
 
 
 def _header(scope: Scope, name: bytes) -> str | None:
