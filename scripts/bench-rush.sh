@@ -2,6 +2,7 @@
 # The rush benchmarks of docs/benchmarks.md, each on a fresh database and server.
 #   scripts/bench-rush.sh pg-waiting-room | pg-direct | sqlite | sqlite-direct
 #                         [extra `sugang bench rush` options]
+# BENCH_WORKERS sets the server's worker processes (PostgreSQL: 2, SQLite: 1).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 setup="${1:?pg-waiting-room, pg-direct or sqlite}"; shift
@@ -18,11 +19,11 @@ case "$setup" in
     psql -h 127.0.0.1 -U postgres -d postgres -qc "DROP DATABASE IF EXISTS sugang_rush" \
       -c "CREATE DATABASE sugang_rush" 2>/dev/null
     redis-cli -n 3 flushdb >/dev/null
-    workers=2 ;;
+    workers="${BENCH_WORKERS:-2}" ;;
   sqlite|sqlite-direct)
     export SUGANG_DATABASE_URL="sqlite+aiosqlite:///$PWD/$out/rush.db"
     rm -f "$out"/rush.db*
-    workers=1 ;;
+    workers="${BENCH_WORKERS:-1}" ;;
   *) echo "unknown setup $setup" >&2; exit 2 ;;
 esac
 room=--waiting-room; case "$setup" in *-direct) room=--no-waiting-room ;; esac
@@ -52,4 +53,6 @@ print(f\"attempts/s={l['attempts_per_second']} p50={l['latency_ms']['p50']}ms p9
       f\"db_limit={d.get('statements_per_second')}/s@{d.get('clients')} ratio={r['service_to_database_ratio']} \"
       f\"claims/s={f.get('claims_per_second')} refusals/s={f.get('refusals_per_second')} \"
       f\"outcomes={l['outcomes']} audit_ok={r['audit']['ok']} oversold={r['audit']['oversold_seats']}\")")"
-echo "peak RSS of a server process: $(( $(sort -n "$out/rss-kib-$setup.txt" | tail -1) / 1024 )) MiB"
+peak=$(sort -n "$out/rss-kib-$setup.txt" | tail -1)
+if [ -n "$peak" ]; then echo "peak RSS of a server process: $(( peak / 1024 )) MiB"
+else echo "peak RSS of a server process: not sampled"; fi

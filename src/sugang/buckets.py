@@ -6,6 +6,7 @@ from floods, while who may enroll is the waiting room's decision, which fails cl
 """
 
 from collections import OrderedDict
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -29,6 +30,11 @@ class Limiter(Protocol):
 
     async def tokens(self, key: str, bucket: Bucket, now: float) -> float:
         """How many tokens the bucket holds now (a full bucket if it was never used)."""
+        ...
+
+    async def take_each(self, takes: Sequence[tuple[str, Bucket]], now: float) -> float:
+        """A token from each bucket in order, stopping at the first that has none: its wait
+        (0: every bucket had one). Redis: one round trip for them all."""
         ...
 
     async def close(self) -> None: ...
@@ -62,6 +68,12 @@ class MemoryLimiter:
         tokens, last = self._buckets.get(key, (float(bucket.burst), now))
         return refill(tokens, last, now, bucket)
 
+    async def take_each(self, takes: Sequence[tuple[str, Bucket]], now: float) -> float:
+        for key, bucket in takes:
+            if wait := await self.take(key, bucket, now):
+                return wait
+        return 0.0
+
     async def close(self) -> None:
         return None
 
@@ -86,10 +98,30 @@ return {tostring(wait), tostring(tokens)}
 """
 
 
+# _TAKE for each bucket in turn (KEYS; ARGV: now, then rate and burst per key), stopping at
+# the first without a token: {wait}.
+_TAKE_EACH = """
+local now = tonumber(ARGV[1])
+for i, key in ipairs(KEYS) do
+  local rate, burst = tonumber(ARGV[2 * i]), tonumber(ARGV[2 * i + 1])
+  local tokens = tonumber(redis.call('HGET', key, 't') or burst)
+  local last = tonumber(redis.call('HGET', key, 'ts') or now)
+  tokens = math.min(burst, tokens + math.max(0, now - last) * rate)
+  if tokens < 1 then
+    return {tostring((1 - tokens) / rate)}
+  end
+  redis.call('HSET', key, 't', tostring(tokens - 1), 'ts', tostring(now))
+  redis.call('EXPIRE', key, math.ceil(burst / rate) + 1)
+end
+return {'0'}
+"""
+
+
 class RedisLimiter:
     def __init__(self, target: RedisTarget, prefix: str = "sugang") -> None:
         self.redis = redis_client(target, timeout=0.2)
         self._take = self.redis.register_script(_TAKE)
+        self._take_each = self.redis.register_script(_TAKE_EACH)
         self.prefix = prefix
 
     async def _run(self, key: str, bucket: Bucket, now: float, cost: float) -> tuple[float, float]:
@@ -109,6 +141,18 @@ class RedisLimiter:
             return (await self._run(key, bucket, now, 0.0))[1]
         except (RedisError, OSError):
             return float(bucket.burst)
+
+    async def take_each(self, takes: Sequence[tuple[str, Bucket]], now: float) -> float:
+        args: list[float] = [now]
+        for _, bucket in takes:
+            args += [bucket.per_second, bucket.burst]
+        try:
+            answer = await self._take_each(
+                keys=[f"{self.prefix}:rl:{key}" for key, _ in takes], args=args
+            )
+        except (RedisError, OSError):
+            return 0.0
+        return float(answer[0])
 
     async def close(self) -> None:
         await self.redis.aclose()

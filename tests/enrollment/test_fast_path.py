@@ -225,3 +225,24 @@ async def test_waiting_for_a_look_that_never_answers_is_bounded(
     await asyncio.sleep(0.1)
     assert await flags.capacity_if_full(7) is None
     assert await asyncio.wait_for(flags.capacity_if_full(7), 1) is None
+
+
+async def test_only_the_looking_attempt_hands_its_look_on() -> None:
+    """An attempt that did not start the look (one that waited and timed out, say) ending
+    leaves the others waiting for the one that is looking."""
+    flags = LocalFullSections(ttl=0.05)
+    await flags.mark_full(7, 30)
+    await asyncio.sleep(0.1)
+
+    async def looker() -> None:
+        assert await flags.capacity_if_full(7) is None
+        await asyncio.sleep(0.05)
+        await flags.mark_full(7, 30)
+
+    looking = asyncio.create_task(looker())
+    await asyncio.sleep(0.01)
+    waiting = asyncio.create_task(flags.capacity_if_full(7))
+    await asyncio.sleep(0.01)
+    flags.attempt_over(7)  # another attempt at the section, over: not the looker
+    assert await waiting == 30
+    await looking

@@ -171,3 +171,43 @@ async def test_plain_attempts_take_the_shortcut_and_the_rest_the_route(
         before = shortcut.taken
         await case(served, factory)
         assert shortcut.taken == before, case.__name__
+
+
+async def deeply_nested(client: httpx.AsyncClient, factory: Factory) -> httpx.Response:
+    headers = await a_student(client, factory) | {"Content-Type": "application/json"}
+    return await client.post("/api/v1/enrollments", content=b"[" * 5000, headers=headers)
+
+
+async def test_a_deeply_nested_body_is_the_routes_to_refuse(
+    both: tuple[httpx.AsyncClient, httpx.AsyncClient], factory: Factory
+) -> None:
+    served, route_alone = both
+    assert _shape(await deeply_nested(served, factory)) == _shape(
+        await deeply_nested(route_alone, factory)
+    )
+
+
+async def test_a_client_gone_before_its_body_is_answered_as_the_route_does(
+    both: tuple[httpx.AsyncClient, httpx.AsyncClient],
+) -> None:
+    answers = []
+    for client in both:
+        app = client._transport.app  # type: ignore[attr-defined]
+        sent: list[dict[str, Any]] = []
+
+        async def gone() -> dict[str, Any]:
+            return {"type": "http.disconnect"}
+
+        async def send(message: dict[str, Any], sent: list[dict[str, Any]] = sent) -> None:
+            sent.append(message)
+
+        scope = {
+            "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1",
+            "method": "POST", "scheme": "http", "path": "/api/v1/enrollments",
+            "raw_path": b"/api/v1/enrollments", "query_string": b"", "root_path": "",
+            "headers": [(b"host", b"sugang.test"), (b"content-type", b"application/json")],
+            "client": ("127.0.0.1", 1), "server": ("sugang.test", 80),
+        }  # fmt: skip
+        await app(scope, gone, send)
+        answers.append(next(m["status"] for m in sent if m["type"] == "http.response.start"))
+    assert answers[0] == answers[1] and answers[0] < 500

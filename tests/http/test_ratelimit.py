@@ -76,3 +76,24 @@ async def test_without_redis_requests_pass() -> None:
     limiter = RedisLimiter("redis://127.0.0.1:1/0")
     assert await limiter.take("k", Bucket(1.0, 1), 0.0) == 0.0
     await limiter.close()
+
+
+@pytest.mark.parametrize("kind", ["memory", "redis"])
+async def test_take_each_stops_at_the_first_empty_bucket_and_charges_none_after_it(
+    kind: str,
+) -> None:
+    limiter = (
+        MemoryLimiter()
+        if kind == "memory"
+        else RedisLimiter(REDIS_URL, prefix=f"test-{uuid.uuid4().hex}")
+    )
+    one, two = Bucket(per_second=1.0, burst=1), Bucket(per_second=1.0, burst=3)
+    try:
+        assert await limiter.take_each([("a", one), ("b", two)], 100.0) == 0
+        wait = await limiter.take_each([("a", one), ("b", two)], 100.0)
+        assert wait == pytest.approx(1.0)  # "a" is empty, so "b" was not charged:
+        assert await limiter.tokens("b", two, 100.0) == pytest.approx(2.0)
+        assert await limiter.take_each([("a", one), ("b", two)], 101.0) == 0  # refilled
+        assert await limiter.tokens("b", two, 101.0) == pytest.approx(2.0)  # 2 + 1 - 1
+    finally:
+        await limiter.close()

@@ -46,3 +46,34 @@ async def _no_receive() -> dict[str, object]:
 
 async def _no_send(message: object) -> None:
     return None
+
+
+async def test_a_body_sent_slowly_holds_no_turn() -> None:
+    """The body is read before the turn is taken: a client trickling its body does not keep
+    the others waiting."""
+    answered: list[str] = []
+
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        await receive()
+        answered.append(scope["path"])
+
+    shedding = LoadShedding(app, limit=100, active=1)
+    never = asyncio.Event()
+
+    async def trickle() -> dict[str, object]:
+        await never.wait()
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def at_once() -> dict[str, object]:
+        return {"type": "http.request", "body": b"{}", "more_body": False}
+
+    def scope(path: str) -> Scope:
+        return {"type": "http", "method": "POST", "path": path, "headers": []}
+
+    slow = asyncio.create_task(shedding(scope("/api/v1/slow"), trickle, _no_send))
+    await asyncio.sleep(0.01)
+    await asyncio.wait_for(shedding(scope("/api/v1/fast"), at_once, _no_send), 1)
+    assert answered == ["/api/v1/fast"]
+    never.set()
+    await slow
+    assert answered == ["/api/v1/fast", "/api/v1/slow"]

@@ -16,7 +16,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from typing import Protocol
+from typing import Any, Protocol
 
 from redis.exceptions import RedisError
 
@@ -58,7 +58,8 @@ class LocalFullSections:
     def __init__(self, ttl: float = TTL_SECONDS) -> None:
         self.ttl = ttl
         self._flags: dict[int, tuple[float, int]] = {}
-        self._looks: dict[int, asyncio.Future[int | None]] = {}  # lapsed flags being looked at
+        # Lapsed flags being looked at: what the look will find, and the task looking.
+        self._looks: dict[int, tuple[asyncio.Future[int | None], asyncio.Task[Any] | None]] = {}
 
     async def capacity_if_full(self, section_id: int) -> int | None:
         """The capacity of a section flagged full, or None: look in the database. Of the
@@ -70,11 +71,12 @@ class LocalFullSections:
         if expires > time.monotonic():
             return capacity
         look = self._looks.get(section_id)
-        if look is None:
-            self._looks[section_id] = asyncio.get_running_loop().create_future()
+        if look is None or look[0].get_loop() is not asyncio.get_running_loop():
+            found = asyncio.get_running_loop().create_future()
+            self._looks[section_id] = (found, asyncio.current_task())
             return None
         try:
-            return await asyncio.wait_for(asyncio.shield(look), LOOK_WAIT_SECONDS)
+            return await asyncio.wait_for(asyncio.shield(look[0]), LOOK_WAIT_SECONDS)
         except TimeoutError:
             return None
 
@@ -103,12 +105,14 @@ class LocalFullSections:
         self.forget(section_id)
 
     def attempt_over(self, section_id: int) -> None:
-        self._found(section_id, None)
+        look = self._looks.get(section_id)
+        if look is not None and look[1] is asyncio.current_task():
+            self._found(section_id, None)
 
     def _found(self, section_id: int, capacity: int | None) -> None:
         look = self._looks.pop(section_id, None)
-        if look is not None and not look.done():
-            look.set_result(capacity)
+        if look is not None and not look[0].done():
+            look[0].set_result(capacity)
 
     async def close(self) -> None:
         return None

@@ -166,7 +166,7 @@ class EnrollmentService:
             if isinstance(refusal, SectionFull):
                 await self.full.mark_full(section_id, refusal.detail["capacity"])
             raise
-        if outcome.status == 201:
+        if outcome.status == 201 and not outcome.replayed:
             self.full.seat_taken(section_id)
         self.metrics.attempt(_COUNTED_AS.get(outcome.status) or outcome.body["code"])
         return outcome

@@ -17,6 +17,7 @@ from typing import Any
 
 from fastapi.routing import APIRoute
 from pydantic import ValidationError
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -27,13 +28,14 @@ from sugang.clock import Clock
 from sugang.config import Settings
 from sugang.enrollment.schemas import EnrollRequest
 from sugang.enrollment.service import EnrollmentService
+from sugang.http.body_limit import BodyTooLarge
 from sugang.http.idempotency import respond
-from sugang.waitingroom.deps import PresentedPass
+from sugang.waitingroom.deps import PASS_MAX_LENGTH, PresentedPass
 from sugang.waitingroom.schemas import ADMISSION_HEADER
 
 PATH = "/api/v1/enrollments"
 _PASS_HEADER = ADMISSION_HEADER.lower().encode()
-_PASS_MAX_LENGTH = 2048  # the route's Header(max_length=...)
+_PASS_MAX_LENGTH = PASS_MAX_LENGTH
 
 ErrorHandler = Callable[[Request, Exception], Awaitable[Response]]
 
@@ -63,7 +65,7 @@ def plain_attempt(scope: Scope, body: bytes) -> PlainAttempt | None:
         if not isinstance(fields, dict):
             return None
         return PlainAttempt(EnrollRequest.model_validate(fields), admission)
-    except (ValueError, ValidationError):
+    except (ValueError, ValidationError, RecursionError):  # the route says what is wrong
         return None
 
 
@@ -96,17 +98,22 @@ class EnrollShortcut:
             await self.app(scope, receive, send)
             return
         request = Request(scope, receive)
+        scope["route"] = self.route  # the access log's and the metrics' route template
         try:
             body = await request.body()
-        except Exception as error:  # the body limit, say: answered as the app would
+        except BodyTooLarge as error:
             await self._answer_error(request, error, send)
+            return
+        except Exception as error:  # the client went away, say: as FastAPI answers it
+            unread = HTTPException(400, "There was an error parsing the body")
+            unread.__cause__ = error
+            await self._answer_error(request, unread, send)
             return
         attempt = plain_attempt(scope, body)
         if attempt is None:
             await self.app(scope, _replay(body, receive), send)
             return
         self.taken += 1
-        scope["route"] = self.route  # the access log's and the metrics' route template
         try:
             response = await self._enroll(request, attempt)
         except Exception as error:

@@ -52,5 +52,6 @@ class RateLimit:
                     settings.rate_limit_student_per_second, settings.rate_limit_student_burst
                 )
                 checks.append((f"user:{user_id}", user_bucket))
-        for key, bucket in checks:
-            await over_cap(self.limiter, key, bucket, now)
+        wait = await self.limiter.take_each(checks, now)  # one round trip for both
+        if wait > 0:
+            raise RateLimited(retry_after=math.ceil(wait))

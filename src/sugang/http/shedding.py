@@ -8,14 +8,15 @@ Server-sent event streams are neither counted nor shed (they live for minutes).
 Of the requests let in, at most `active` run at once; the others wait their turn in arrival
 order. Without that, every request in flight shared the event loop: one that needs a few
 database round trips queued behind all the others at each of them, and under overload its
-latency was a lottery (p99 28 times the p50 at the rush). With the turn, it is a queue. Logins
-(their hashing waits in threads of its own) and imports are not held to the turn."""
+latency was a lottery (p99 28 times the p50 at the rush). With the turn, it is a queue. A
+request's body is read before it waits for its turn, so a client that sends it slowly holds
+no turn meanwhile. Logins, imports and the waiting room are not held to the turns."""
 
 import asyncio
 import json
 from collections.abc import Callable
 
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from sugang.errors import Unavailable
 from sugang.http.asgi import header, send_json
@@ -24,7 +25,9 @@ from sugang.scope_keys import SHED
 
 RETRY_AFTER_SECONDS = 1
 _ENROLLMENT_WRITES = ("POST", "DELETE")
-_NOT_IN_TURN = ("/api/v1/auth/", "/api/v1/admin/import/")
+# Logins (their hashing waits in threads of its own), imports, and the waiting room (one Redis
+# round trip: it must keep answering when the database is slow).
+_NOT_IN_TURN = ("/api/v1/auth/", "/api/v1/admin/import/", "/api/v1/queue/")
 
 
 def _answer(language: str) -> bytes:
@@ -64,6 +67,7 @@ class LoadShedding:
             if self.turns is None or path.startswith(_NOT_IN_TURN):
                 await self.app(scope, receive, send)
             else:
+                receive = await read_ahead(receive)
                 async with self.turns:
                     await self.app(scope, receive, send)
         finally:
@@ -81,3 +85,30 @@ class LoadShedding:
             (b"cache-control", b"no-store"),
         ]
         await send_json(send, 503, body, extra)
+
+
+async def read_ahead(receive: Receive) -> Receive:
+    """The request's body read now, handed back to the app as it came; an error reading it
+    (the body limit's) raised to the app where it would have been."""
+    messages: list[Message] = []
+    failed: Exception | None = None
+    try:
+        while True:
+            message = await receive()
+            messages.append(message)
+            if message["type"] != "http.request" or not message.get("more_body", False):
+                break
+    except Exception as error:
+        failed = error
+    messages.reverse()
+
+    async def replayed() -> Message:
+        nonlocal failed
+        if messages:
+            return messages.pop()
+        if failed is not None:
+            error, failed = failed, None
+            raise error
+        return await receive()
+
+    return replayed

@@ -131,8 +131,9 @@ class ObservabilityMiddleware:
 
 class AccessSampler:
     """Which answers get an access-log line: all of them up to `per_second` in a second,
-    then only server errors and answers slower than `slow_seconds`; the first line of the
-    next second that has any says how many were left out."""
+    then only server errors (not 503: the load shedding's answers are the flood itself) and
+    answers slower than `slow_seconds`; the first line of the next second that has any says
+    how many were left out."""
 
     def __init__(
         self,
@@ -158,7 +159,8 @@ class AccessSampler:
                     extra={"not_logged": self.skipped},
                 )
             self.second, self.logged, self.skipped = second, 0, 0
-        if self.logged < self.per_second or status >= 500 or seconds >= self.slow_seconds:
+        failed = status >= 500 and status != 503  # a 503 is a refusal to come back later
+        if self.logged < self.per_second or failed or seconds >= self.slow_seconds:
             self.logged += 1
             return True
         self.skipped += 1

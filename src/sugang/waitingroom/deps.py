@@ -15,6 +15,7 @@ from sugang.waitingroom.schemas import ADMISSION_HEADER
 from sugang.waitingroom.service import WaitingRoomService
 
 Queue = Annotated[WaitingRoomService, provided("queue")]
+PASS_MAX_LENGTH = 2048
 
 
 @dataclass(frozen=True)
@@ -43,7 +44,7 @@ async def presented_pass(
         str | None,
         Header(
             alias=ADMISSION_HEADER,
-            max_length=2048,
+            max_length=PASS_MAX_LENGTH,
             description="the waiting room's pass (needed while the term is in rush mode)",
         ),
     ] = None,
