@@ -39,7 +39,8 @@ for _ in $(seq 1 60); do curl -sf "http://127.0.0.1:$port/readyz" >/dev/null && 
 # the resident memory (KiB) of every server process, once a second, until the server stops
 : > "$out/rss-kib-$setup.txt"
 ( while kill -0 $server 2>/dev/null; do
-    { ps -o rss= --ppid $server; ps -o rss= -p $server; } >> "$out/rss-kib-$setup.txt" 2>/dev/null
+    # (`|| true`: with one worker there is no child, and set -e would end the loop)
+    { ps -o rss= --ppid $server || true; ps -o rss= -p $server || true; } >> "$out/rss-kib-$setup.txt" 2>/dev/null
     sleep 1
   done ) &
 sampler=$!
