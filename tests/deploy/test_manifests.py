@@ -21,6 +21,7 @@ from sugang.config import Sentinels, Settings
 from sugang.deploy.kit import BUILT_IN_GROUPS, OVERLAYS, SECRET_FILES, group_of
 from sugang.runtime import Services
 from sugang.system.health_port import HealthPort
+from sugang.waitingroom.api import SSE_SECONDS
 from tests.support.factories import Factory, login
 from tests.support.paths import KIT, ROOT
 
@@ -205,6 +206,19 @@ def test_traefik_keeps_the_students_address(rendered: dict[str, Docs], overlay: 
     assert values["service"]["spec"]["externalTrafficPolicy"] == "Local"
     if overlay != "single-node":  # every node that takes a connection has its Traefik
         assert values["deployment"]["kind"] == "DaemonSet"
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_traefik_reads_as_long_as_a_live_queue_page_lives(
+    rendered: dict[str, Docs], overlay: str
+) -> None:
+    """Traefik v3's entrypoints stop reading at 60 s by default, and the stream is cut with
+    them: each entrypoint must allow longer than the waiting room's event stream lives."""
+    ports = traefik_values(rendered[overlay])["ports"]
+    for entrypoint in ("web", "websecure"):
+        read = ports[entrypoint]["transport"]["respondingTimeouts"]["readTimeout"]
+        assert re.fullmatch(r"\d+s", read), read
+        assert int(read[:-1]) > SSE_SECONDS
 
 
 def traefik_values(documents: Docs) -> dict[str, Any]:
