@@ -39,25 +39,29 @@ def current() -> None:
 def wait(
     timeout: float = typer.Option(300.0, min=1, help="give up after this many seconds"),
 ) -> None:
-    """Wait until the database answers and is at the newest revision (an API pod's init
-    container runs this, so no pod serves before the migration Job has finished)."""
-    head = ScriptDirectory.from_config(migrate.alembic_config()).get_current_head()
+    """Wait until the database answers and its schema serves this code: at this code's
+    newest revision, or at a later one recorded as still serving it (an expand-only
+    migration). An API pod's init container runs this, so no pod serves before the migration
+    Job has finished, and a pod of the release before a migration may still start."""
+    script = ScriptDirectory.from_config(migrate.alembic_config())
+    head = script.get_current_head()
 
-    async def work(services: Services) -> str | None:
+    async def work(services: Services) -> tuple[bool, str | None]:
         deadline = time.monotonic() + timeout
         seen: str | None = None
         while time.monotonic() < deadline:
             try:
                 seen = await migrate.current_revision(services.db.engine)
+                oldest = await migrate.oldest_code_revision(services.db.engine)
             except (OSError, DBAPIError) as error:  # not up yet
-                seen = f"unreachable ({type(error).__name__})"
-            if seen == head:
-                return seen
+                seen, oldest = f"unreachable ({type(error).__name__})", None
+            if migrate.serves_this_code(seen, oldest, script):
+                return True, seen
             await asyncio.sleep(2)
-        return seen
+        return False, seen
 
-    seen = run_with_services(work)
-    if seen != head:
+    served, seen = run_with_services(work)
+    if not served:
         errors.print(f"the database is at {seen or 'no revision'}, not {head}, after {timeout:g} s")
         raise typer.Exit(1)
     console.print(f"database at revision [bold]{seen}[/bold]")

@@ -1,15 +1,23 @@
 """Schema migrations (Alembic), run on a connection of our own async engine. The revisions
-live in sugang/migrations; this runner only points Alembic at them."""
+live in sugang/migrations; this runner points Alembic at them, holds PostgreSQL's advisory
+lock meanwhile (two migrations started at once run one after the other: the second finds
+nothing left to do), and records which code the schema still serves (sugang.db.compat)."""
 
 from collections.abc import Callable
 from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Connection
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from alembic.script.revision import RevisionError
+from alembic.util import CommandError
+from sqlalchemy import Connection, inspect, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 MIGRATIONS_DIR = Path(__file__).parent.parent / "migrations"
+# pg_advisory_xact_lock's key for migrations ("sugang" in ASCII)
+MIGRATION_LOCK = 0x7375_6761_6E67
 
 
 def alembic_config() -> Config:
@@ -31,8 +39,6 @@ async def downgrade(engine: AsyncEngine, revision: str) -> None:
 
 
 async def current_revision(engine: AsyncEngine) -> str | None:
-    from alembic.runtime.migration import MigrationContext
-
     def read(connection: Connection) -> str | None:
         return MigrationContext.configure(connection).get_current_revision()
 
@@ -40,11 +46,55 @@ async def current_revision(engine: AsyncEngine) -> str | None:
         return await conn.run_sync(read)
 
 
+async def oldest_code_revision(engine: AsyncEngine) -> str | None:
+    """The oldest code revision the schema says it still serves (None: not recorded)."""
+
+    def read(connection: Connection) -> str | None:
+        if not inspect(connection).has_table("schema_compatibility"):
+            return None
+        found = connection.execute(text("SELECT oldest_code_revision FROM schema_compatibility"))
+        return found.scalar()
+
+    async with engine.connect() as conn:
+        return await conn.run_sync(read)
+
+
+def serves_this_code(seen: str | None, oldest: str | None, script: ScriptDirectory) -> bool:
+    """Whether this code may serve a database at revision `seen`: it is this code's head, or
+    a later revision (one this code does not know) recorded as serving this code's head."""
+    if seen is not None and seen == script.get_current_head():
+        return True
+    if seen is None or oldest is None or _knows(script, seen):
+        return False  # not migrated yet, or an older schema than this code needs
+    return _knows(script, oldest)
+
+
+def _knows(script: ScriptDirectory, revision: str) -> bool:
+    try:
+        return script.get_revision(revision) is not None
+    except (RevisionError, CommandError):
+        return False
+
+
+def _record_compatibility(connection: Connection, config: Config) -> None:
+    current = MigrationContext.configure(connection).get_current_revision()
+    if current is None or not inspect(connection).has_table("schema_compatibility"):
+        return
+    migration = ScriptDirectory.from_config(config).get_revision(current)
+    oldest = getattr(migration.module, "serves_code_from", current) if migration else current
+    connection.execute(text("DELETE FROM schema_compatibility"))
+    connection.execute(
+        text("INSERT INTO schema_compatibility (id, oldest_code_revision) VALUES (1, :oldest)"),
+        {"oldest": oldest},
+    )
+
+
 async def _run(engine: AsyncEngine, action: Callable[[Config], None]) -> None:
     def run(connection: Connection) -> None:
         config = alembic_config()
         config.attributes["connection"] = connection
         action(config)
+        _record_compatibility(connection, config)
 
     async with engine.connect() as conn:
         sqlite = conn.dialect.name == "sqlite"
@@ -57,6 +107,9 @@ async def _run(engine: AsyncEngine, action: Callable[[Config], None]) -> None:
             async with conn.begin():
                 if not sqlite:  # a migration may take longer than a request
                     await conn.exec_driver_sql("SET LOCAL statement_timeout = 0")
+                    await conn.execute(
+                        text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK}
+                    )
                 await conn.run_sync(run)
                 if sqlite:
                     broken = (await conn.exec_driver_sql("PRAGMA foreign_key_check")).all()

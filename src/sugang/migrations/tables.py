@@ -12,6 +12,7 @@ from sugang.catalog.models import (
     Term,
     course_prerequisites,
 )
+from sugang.db.compat import SchemaCompatibility
 from sugang.db.idempotency import IdempotencyRecord
 from sugang.db.types import Base
 from sugang.enrollment.models import BasketEntry, Enrollment, WaitlistEntry
@@ -28,6 +29,7 @@ __all__ = [
     "EnrollmentWindow",
     "IdempotencyRecord",
     "MeetingTime",
+    "SchemaCompatibility",
     "Section",
     "Student",
     "Term",
