@@ -264,6 +264,20 @@ def test_a_finished_migration_job_is_replaced(
     assert "(Traefik ingress)" in answer.stdout and ":31234" not in answer.stdout
 
 
+def test_a_migration_job_still_running_is_left_alone(
+    kit_without_secrets: Path, stand_in: dict[str, str]
+) -> None:
+    """Deleting it would stop a migration halfway: the deploy says so and changes nothing."""
+    stand_in["STAND_IN_OLD_JOB"] = json.dumps({"kind": "Job", "status": {"active": 1}})
+    answer = sugang(
+        "deploy", "--overlay", "single-node", "--kit", str(kit_without_secrets), "--context", "lab",
+        env=stand_in,
+    )  # fmt: skip
+    assert answer.returncode != 0 and "still running" in answer.stderr
+    asked = [" ".join(c["args"][2:]) for c in calls(stand_in)[1:]]
+    assert not any(a.startswith(("apply", "-n sugang delete")) for a in asked), asked
+
+
 def test_a_cluster_error_is_reported_plainly(
     kit_without_secrets: Path, stand_in: dict[str, str]
 ) -> None:

@@ -105,7 +105,9 @@ def _left(deadline: float) -> int:
 
 
 def _remove_finished_migration(kubectl: Kubectl) -> None:
-    """A Job's pod template cannot change; the new release's Job replaces the old one."""
+    """A Job's pod template cannot change; the new release's Job replaces the old one, once
+    it has finished (deleting a running one would stop a migration halfway: PostgreSQL rolls
+    it back, and the next deploy would start it again)."""
     answer = kubectl.run(
         "-n",
         NAMESPACE,
@@ -116,8 +118,15 @@ def _remove_finished_migration(kubectl: Kubectl) -> None:
         "json",
         "--ignore-not-found",
     )
-    if answer.strip():
-        kubectl.run("-n", NAMESPACE, "delete", "job", "sugang-migrate", "--wait=true")
+    if not answer.strip():
+        return
+    status = json.loads(answer).get("status", {})
+    if status.get("active") and not (status.get("succeeded") or status.get("failed")):
+        raise KitError(
+            "the previous migration Job (sugang-migrate) is still running: wait until "
+            "`kubectl -n sugang get job sugang-migrate` shows it complete, then deploy again"
+        )
+    kubectl.run("-n", NAMESPACE, "delete", "job", "sugang-migrate", "--wait=true")
 
 
 def _wait_for_crd(kubectl: Kubectl, crd: str, deadline: float) -> None:
