@@ -80,13 +80,6 @@ class LocalFullSections:
         except TimeoutError:
             return None
 
-    def capacity_now(self, section_id: int) -> int | None:
-        """The flag as it stands, without looking (never waits)."""
-        flag = self._flags.get(section_id)
-        if flag is None or flag[0] <= time.monotonic():
-            return None
-        return flag[1]
-
     async def mark_full(self, section_id: int, capacity: int) -> None:
         self.set(section_id, capacity, self.ttl)
 

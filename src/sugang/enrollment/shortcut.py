@@ -35,7 +35,6 @@ from sugang.waitingroom.schemas import ADMISSION_HEADER
 
 PATH = "/api/v1/enrollments"
 _PASS_HEADER = ADMISSION_HEADER.lower().encode()
-_PASS_MAX_LENGTH = PASS_MAX_LENGTH
 
 ErrorHandler = Callable[[Request, Exception], Awaitable[Response]]
 
@@ -58,7 +57,7 @@ def plain_attempt(scope: Scope, body: bytes) -> PlainAttempt | None:
             admission = value.decode("latin-1")
     if content_type is None or content_type.split(b";")[0].strip().lower() != b"application/json":
         return None
-    if admission is not None and len(admission) > _PASS_MAX_LENGTH:
+    if admission is not None and len(admission) > PASS_MAX_LENGTH:
         return None
     try:
         fields = json.loads(body)
