@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test test-fast chaos lint format install dev services web web-test browser crd-schemas cluster-hosts clean
+.PHONY: run test test-fast chaos lint format install dev services web web-test browser crd-schemas cluster-hosts image clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -67,6 +67,21 @@ services:
 ## the table, chaos.json and a picture per scenario in chaos/
 chaos: install cluster-hosts
 	$(BIN)/sugang bench chaos --scenario all --json chaos.json --plot chaos
+
+## The API's image for K3s: sugang:<version>, saved to dist/sugang-<version>.tar for
+## `sugang cluster images import` (docs/k3s.md, section 3). CONTAINER=podman or buildah work too.
+VERSION := $(shell sed -n 's/^version = "\(.*\)"/\1/p' pyproject.toml)
+CONTAINER ?= docker
+PLATFORM ?= linux/amd64
+image:
+	mkdir -p dist
+ifeq ($(CONTAINER),buildah)
+	buildah bud --platform $(PLATFORM) -t sugang:$(VERSION) .
+	buildah push sugang:$(VERSION) docker-archive:dist/sugang-$(VERSION).tar:sugang:$(VERSION)
+else
+	$(CONTAINER) build --platform $(PLATFORM) -t sugang:$(VERSION) .
+	$(CONTAINER) save -o dist/sugang-$(VERSION).tar sugang:$(VERSION)
+endif
 
 lint: dev
 	$(BIN)/ruff check .

@@ -11,10 +11,11 @@ import pytest
 from sugang.deploy.kit import OVERLAYS, render
 from tests.support.paths import KIT
 
-TEST_SECRETS = (
-    "SUGANG_SECRET_KEY=test-only-secret-test-only-secret-0123\nPOSTGRES_PASSWORD=test-pw\n"
-    "REDIS_PASSWORD=test-redis-pw\n"
-)
+TEST_SECRETS = {
+    "base/secrets.env": "SUGANG_SECRET_KEY=test-only-secret-test-only-secret-0123\n",
+    "base/database.env": "POSTGRES_PASSWORD=test-pw\n",
+    "base/redis.env": "REDIS_PASSWORD=test-redis-pw\n",
+}
 TEST_GRAFANA_SECRETS = "admin-password=test-grafana-pw\n"
 
 
@@ -27,7 +28,8 @@ def kit(tmp_path_factory: pytest.TempPathFactory) -> Path:
         )
     copy = tmp_path_factory.mktemp("kit") / "k3s"
     shutil.copytree(KIT, copy)
-    (copy / "base" / "secrets.env").write_text(TEST_SECRETS)
+    for relative, text in TEST_SECRETS.items():
+        (copy / relative).write_text(text)
     (copy / "components" / "monitoring" / "secrets.env").write_text(TEST_GRAFANA_SECRETS)
     return copy
 

@@ -3,6 +3,7 @@ API server can run here, so the apply path runs against STAND-IN kubectl: a scri
 PATH that renders with the real kubectl, answers the cluster questions as a healthy K3s cluster
 would, and records every call so the test can check what was asked and in which order."""
 
+import base64
 import json
 import os
 import shutil
@@ -19,57 +20,7 @@ pytestmark = pytest.mark.slow  # runs the sugang command per test
 
 SUGANG = Path(sys.executable).parent / "sugang"
 
-STAND_IN_KUBECTL = r'''#!/usr/bin/env python3
-"""STAND-IN kubectl for tests: not a cluster. Renders with the real kubectl; answers the rest
-as a healthy two-node K3s cluster would; records every call."""
-import json, os, subprocess, sys
-
-args = sys.argv[1:]
-stdin = sys.stdin.read() if "-f" in args and "-" in args else None
-log = os.environ["STAND_IN_LOG"]
-with open(log, "a") as f:
-    f.write(json.dumps({"args": args, "stdin": stdin}) + "\n")
-if args[:1] == ["kustomize"]:
-    os.execv(os.environ["REAL_KUBECTL"], [os.environ["REAL_KUBECTL"], *args])
-if args[:2] == ["--context", "nowhere"]:
-    sys.exit('error: context "nowhere" does not exist')
-if args[:2] == ["--context", os.environ.get("STAND_IN_CONTEXT", "")]:
-    args = args[2:]
-calls = sum(1 for _ in open(log))
-
-def out(value):
-    print(json.dumps(value) if not isinstance(value, str) else value)
-
-if args[0] == "apply":
-    for line in stdin.split("\nkind: ")[1:]:
-        print(line.split("\n")[0].lower() + " serverside-applied")
-elif args[:3] == ["-n", "sugang", "get"] and args[3] == "job":
-    out(os.environ.get("STAND_IN_OLD_JOB", ""))
-elif args[:3] == ["-n", "sugang", "delete"]:
-    print('job.batch "sugang-migrate" deleted')
-elif args[:2] == ["get", "crd"]:
-    out(f"customresourcedefinition.apiextensions.k8s.io/{args[2]}")
-elif args[0] == "wait" or args[2] == "wait":
-    print("condition met")
-elif args[:4] == ["-n", "sugang", "get", "deployment"]:
-    first = not any('"deployment"' in l for l in list(open(log))[:-1])
-    ready = 1 if first else 3
-    out({"metadata": {"generation": 2}, "spec": {"replicas": 3},
-         "status": {"observedGeneration": 2, "replicas": 3,
-                    "updatedReplicas": ready, "readyReplicas": ready}})
-elif args[:2] == ["get", "nodes"]:
-    out({"items": [
-        {"status": {"addresses": [{"type": "InternalIP", "address": f"192.168.0.{i}"},
-                                  {"type": "Hostname", "address": f"node{i}"}]}}
-        for i in (11, 12)]})
-elif args[:5] == ["-n", "kube-system", "get", "service", "traefik"]:
-    web = int(os.environ.get("STAND_IN_WEB_NODE_PORT", "30080"))
-    out({"spec": {"type": "LoadBalancer", "ports": [
-        {"name": "web", "port": 80, "nodePort": web},
-        {"name": "websecure", "port": 443, "nodePort": 30443}]}})
-else:
-    sys.exit(f"stand-in kubectl: unexpected call {args}")
-'''
+STAND_IN_KUBECTL = Path(__file__).with_name("stand_in_kubectl.py")
 
 
 @pytest.fixture
@@ -89,13 +40,14 @@ def stand_in(tmp_path: Path) -> dict[str, str]:
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
     script = bin_dir / "kubectl"
-    script.write_text(STAND_IN_KUBECTL)
+    script.write_text(f'#!/bin/sh\nexec {sys.executable} {STAND_IN_KUBECTL} "$@"\n')
     script.chmod(script.stat().st_mode | stat.S_IEXEC)
     return {
         **os.environ,
         "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}",
         "REAL_KUBECTL": real,
         "STAND_IN_LOG": str(tmp_path / "kubectl-calls.jsonl"),
+        "STAND_IN_STATE": str(tmp_path / "cluster.json"),
         "STAND_IN_CONTEXT": "lab",
     }
 
@@ -115,6 +67,41 @@ def calls(env: dict[str, str]) -> list[dict[str, Any]]:
     return [json.loads(line) for line in Path(env["STAND_IN_LOG"]).read_text().splitlines()]
 
 
+SECRET_FILES = ("base/secrets.env", "base/database.env", "base/redis.env",
+                "components/monitoring/secrets.env")  # fmt: skip
+
+
+def env_values(kit: Path) -> dict[str, str]:
+    values = {}
+    for relative in SECRET_FILES:
+        text = (kit / relative).read_text() if (kit / relative).exists() else ""
+        values.update(dict(line.split("=", 1) for line in text.split()))
+    return values
+
+
+def state(env: dict[str, str]) -> dict[str, dict[str, Any]]:
+    objects: dict[str, dict[str, Any]] = json.loads(Path(env["STAND_IN_STATE"]).read_text())[
+        "objects"
+    ]
+    return objects
+
+
+def applied_secret_values(env: dict[str, str]) -> dict[str, str]:
+    """The secret values the stand-in cluster holds (the newest Secret per key)."""
+    found: dict[str, tuple[str, str]] = {}
+    for obj in state(env).values():
+        if obj["kind"] == "Secret":
+            stamp = obj["metadata"]["creationTimestamp"]
+            for k, v in obj.get("data", {}).items():
+                if k not in found or found[k][0] < stamp:
+                    found[k] = (stamp, base64.b64decode(v).decode())
+    return {k: v for k, (_, v) in found.items()}
+
+
+def deploy(kit: Path, env: dict[str, str], *extra: str) -> subprocess.CompletedProcess[str]:
+    return sugang("deploy", "--kit", str(kit), "--context", "lab", *extra, env=env)
+
+
 def test_dry_run_prints_the_overlay_with_fresh_secrets_written_once(
     kit_without_secrets: Path,
 ) -> None:
@@ -125,15 +112,11 @@ def test_dry_run_prints_the_overlay_with_fresh_secrets_written_once(
     documents = [d for d in yaml.safe_load_all(answer.stdout) if d]
     kinds = {d["kind"] for d in documents}
     assert {"Namespace", "Deployment", "Service", "HorizontalPodAutoscaler", "Secret"} <= kinds
-    files = [
-        kit_without_secrets / "base" / "secrets.env",
-        kit_without_secrets / "components" / "monitoring" / "secrets.env",
-    ]
-    values = {}
-    for secrets_env in files:
+    for relative in SECRET_FILES:
+        secrets_env = kit_without_secrets / relative
         assert stat.S_IMODE(secrets_env.stat().st_mode) == 0o600
-        values.update(dict(line.split("=", 1) for line in secrets_env.read_text().split()))
         assert str(secrets_env) in answer.stderr
+    values = env_values(kit_without_secrets)
     assert set(values) == {
         "SUGANG_SECRET_KEY",
         "POSTGRES_PASSWORD",
@@ -142,23 +125,54 @@ def test_dry_run_prints_the_overlay_with_fresh_secrets_written_once(
     }
     assert all(len(v) >= 48 for v in values.values())
     assert not any(v in answer.stderr for v in values.values())
+    assert "no cluster was asked" in answer.stderr
 
     again = sugang(
         "deploy", "--overlay", "multi-node", "--dry-run", "--kit", str(kit_without_secrets)
     )
-    assert again.returncode == 0 and "wrote random secrets" not in again.stderr
-    assert {
-        k: v
-        for secrets_env in files
-        for k, v in (line.split("=", 1) for line in secrets_env.read_text().split())
-    } == values
+    assert again.returncode == 0 and "generated" not in again.stderr
+    assert "wrote" not in again.stderr
+    assert env_values(kit_without_secrets) == values
 
 
-def test_an_older_secrets_file_gets_the_new_keys_and_keeps_its_values(
+def test_the_signing_key_and_the_credentials_are_separate_secrets(
     kit_without_secrets: Path,
 ) -> None:
-    """A kit deployed before Redis had a password: its file keeps the database's password
-    (PostgreSQL keeps the one it started with) and gains the keys it lacks."""
+    """Each pod gets only what it uses: Redis never sees the signing key or the database's
+    password, PostgreSQL never the signing key."""
+    answer = sugang(
+        "deploy", "--overlay", "multi-node", "--dry-run", "--kit", str(kit_without_secrets)
+    )
+    documents = [d for d in yaml.safe_load_all(answer.stdout) if d]
+    secrets = {
+        d["metadata"]["name"].rsplit("-", 1)[0]: set(d["data"])
+        for d in documents
+        if d["kind"] == "Secret" and d["metadata"]["namespace"] == "sugang"
+    }
+    assert secrets == {
+        "sugang-secrets": {"SUGANG_SECRET_KEY"},
+        "sugang-db-credentials": {"POSTGRES_PASSWORD"},
+        "sugang-redis-credentials": {"REDIS_PASSWORD"},
+    }
+    for d in documents:
+        if d["kind"] not in {"Deployment", "StatefulSet"}:
+            continue
+        spec = d["spec"]["template"]["spec"]
+        used = {
+            e["valueFrom"]["secretKeyRef"]["name"].rsplit("-", 1)[0]
+            for c in spec.get("initContainers", []) + spec["containers"]
+            for e in c.get("env", [])
+            if "secretKeyRef" in e.get("valueFrom", {})
+        }
+        if d["metadata"]["name"] in {"sugang-redis", "sugang-postgres"}:
+            assert "sugang-secrets" not in used, d["metadata"]["name"]
+
+
+def test_a_kit_from_before_the_split_keeps_its_values_in_the_new_files(
+    kit_without_secrets: Path,
+) -> None:
+    """A kit whose secrets.env held every key: the database's password (PostgreSQL keeps the
+    one it started with) moves to database.env, unchanged, and the missing key is added."""
     secrets_env = kit_without_secrets / "base" / "secrets.env"
     secrets_env.write_text(
         "SUGANG_SECRET_KEY=kept-secret-kept-secret-kept-secret\nPOSTGRES_PASSWORD=kept\n"
@@ -168,15 +182,11 @@ def test_an_older_secrets_file_gets_the_new_keys_and_keeps_its_values(
         "deploy", "--overlay", "single-node", "--dry-run", "--kit", str(kit_without_secrets)
     )
     assert answer.returncode == 0, answer.stderr
-    values = dict(line.split("=", 1) for line in secrets_env.read_text().split())
-    assert values["SUGANG_SECRET_KEY"] == "kept-secret-kept-secret-kept-secret"
+    assert secrets_env.read_text() == "SUGANG_SECRET_KEY=kept-secret-kept-secret-kept-secret\n"
+    values = env_values(kit_without_secrets)
     assert values["POSTGRES_PASSWORD"] == "kept"
     assert len(values["REDIS_PASSWORD"]) >= 48
-    rendered = [d for d in yaml.safe_load_all(answer.stdout) if d]
-    secret = next(
-        d for d in rendered if d["kind"] == "Secret" and d["metadata"]["namespace"] == "sugang"
-    )
-    assert set(secret["data"]) == set(values)
+    assert "generated REDIS_PASSWORD, admin-password" in answer.stderr
 
 
 def test_dry_run_runs_the_image_asked_for(kit_without_secrets: Path) -> None:
@@ -203,44 +213,51 @@ def test_dry_run_runs_the_image_asked_for(kit_without_secrets: Path) -> None:
     assert images == {"registry.lab:5000/sugang:0.2.0"}
 
 
-def test_deploy_applies_built_in_resources_then_custom_ones_then_waits_for_the_rollout(
+def test_deploy_applies_what_is_served_then_each_operators_resources_then_waits(
     kit_without_secrets: Path, stand_in: dict[str, str]
 ) -> None:
-    answer = sugang(
-        "deploy", "--overlay", "multi-node", "--kit", str(kit_without_secrets), "--context", "lab",
-        env=stand_in,
-    )  # fmt: skip
+    answer = deploy(kit_without_secrets, stand_in, "--overlay", "multi-node")
     assert answer.returncode == 0, answer.stdout + answer.stderr
     made = calls(stand_in)
     asked = [c["args"] for c in made]
-    assert asked[0][0] == "kustomize"
-    cluster_calls = asked[1:]
+    cluster_calls = [a for a in asked if a[0] != "kustomize"]
     assert all(a[:2] == ["--context", "lab"] for a in cluster_calls)
     steps = [" ".join(a[2:6]) for a in cluster_calls]
+    assert steps[:2] == ["-n monitoring get secrets", "-n sugang get secrets"]  # reused
+    assert steps[2] == "api-resources --no-headers"
     applies = [i for i, s in enumerate(steps) if s.startswith("apply --server-side")]
     crd_waits = [i for i, s in enumerate(steps) if s.startswith("wait --for=condition=established")]
-    job_wait = steps.index("-n sugang wait --for=condition=complete")
-    rollout = [i for i, s in enumerate(steps) if s.startswith("-n sugang get deployment")]
-    assert len(applies) == 2 and applies[0] < min(crd_waits) and max(crd_waits) < applies[1]
-    assert applies[1] < job_wait < rollout[0] and len(rollout) == 2  # not ready, then ready
+    operator = steps.index("-n monitoring get deployments")
+    job_wait = max(i for i, s in enumerate(steps) if s == "-n sugang get job")
+    rollout = [i for i, s in enumerate(steps) if s == "-n sugang get deployment"]
+    assert len(applies) == 2 and applies[0] < min(crd_waits) and max(crd_waits) < operator
+    assert operator < applies[1] < job_wait < rollout[0] and len(rollout) == 2
 
-    first = {d["kind"] for d in yaml.safe_load_all(made[applies[0] + 1]["stdin"])}
-    later = {d["kind"] for d in yaml.safe_load_all(made[applies[1] + 1]["stdin"])}
+    applied = [c["stdin"] for c in made if c["args"][2:3] == ["apply"]]
+    first = {d["kind"] for d in yaml.safe_load_all(applied[0])}
+    later = {d["kind"] for d in yaml.safe_load_all(applied[1])}
     assert {
-        "Namespace", "Deployment", "Job", "HelmChart", "HelmChartConfig",
-        "HorizontalPodAutoscaler", "NetworkPolicy", "Ingress", "Secret",
-    } <= first  # fmt: skip
-    assert later == {"PodMonitor", "PrometheusRule", "Middleware"}
+        "Namespace",
+        "Deployment",
+        "Job",
+        "HelmChart",
+        "HelmChartConfig",
+        "HorizontalPodAutoscaler",
+        "NetworkPolicy",
+        "Ingress",
+        "Secret",
+        "Middleware",
+    } <= first  # fmt: skip  (Traefik's Middleware: K3s serves it from the start)
+    assert later == {"PodMonitor", "PrometheusRule"}
     waited = {
         a[-2].removeprefix("crd/") for a in cluster_calls if "--for=condition=established" in a
     }
-    assert waited == {
-        "podmonitors.monitoring.coreos.com",
-        "prometheusrules.monitoring.coreos.com",
-        "middlewares.traefik.io",  # K3s's traefik-crd chart has it before the kit is applied
-    }
-    apply_args = cluster_calls[applies[0]]
-    assert "--field-manager=sugang-deploy" in apply_args
+    assert waited == {"podmonitors.monitoring.coreos.com", "prometheusrules.monitoring.coreos.com"}
+    assert "--field-manager=sugang-deploy" in cluster_calls[applies[0]]
+    assert (
+        "generated SUGANG_SECRET_KEY" in answer.stderr
+        and "the cluster has none yet" in answer.stderr
+    )
 
     assert "https://192.168.0.11/" in answer.stdout
     assert "http://192.168.0.11:30080/" in answer.stdout  # NodePort 30080: Traefik
@@ -249,18 +266,205 @@ def test_deploy_applies_built_in_resources_then_custom_ones_then_waits_for_the_r
     assert "kubectl -n sugang get hpa -w" in answer.stdout
 
 
+def test_a_fresh_checkout_reuses_the_clusters_secrets(
+    kit_without_secrets: Path, stand_in: dict[str, str], tmp_path: Path
+) -> None:
+    """Another operator's machine (a kit with no env files, or with other values) deploys to
+    the same cluster: the values the cluster holds are used and written to the kit."""
+    first = deploy(kit_without_secrets, stand_in, "--overlay", "multi-node")
+    assert first.returncode == 0, first.stderr
+    installed = env_values(kit_without_secrets)
+    assert applied_secret_values(stand_in) == {**installed, "admin-user": "admin"}
+
+    elsewhere = tmp_path / "elsewhere"
+    shutil.copytree(kit_without_secrets, elsewhere)
+    for relative in SECRET_FILES:
+        (elsewhere / relative).unlink()
+    (elsewhere / "base" / "redis.env").write_text("REDIS_PASSWORD=a-different-one\n")
+    second = deploy(elsewhere, stand_in, "--overlay", "multi-node")
+
+    assert second.returncode == 0, second.stderr
+    assert env_values(elsewhere) == installed
+    assert applied_secret_values(stand_in) == {**installed, "admin-user": "admin"}
+    assert "\ngenerated" not in "\n" + second.stderr
+    assert "took from the cluster" in second.stderr and "SUGANG_SECRET_KEY" in second.stderr
+    assert "differed from the cluster's; kept the cluster's: REDIS_PASSWORD" in second.stderr
+    assert not any(v in second.stdout + second.stderr for v in installed.values())
+
+
+def test_rotating_changes_the_signing_key_only_and_says_what_it_breaks(
+    kit_without_secrets: Path, stand_in: dict[str, str]
+) -> None:
+    assert deploy(kit_without_secrets, stand_in, "--overlay", "multi-node").returncode == 0
+    before = env_values(kit_without_secrets)
+
+    refused = sugang(
+        "deploy",
+        "--kit",
+        str(kit_without_secrets),
+        "--context",
+        "lab",
+        "--rotate-secrets",
+        env=stand_in,
+    )  # fmt: skip  (no --yes, and "no" on stdin: nothing changes)
+    assert refused.returncode == 1 and "logs out every student" in refused.stderr
+    assert env_values(kit_without_secrets) == before
+
+    rotated = deploy(kit_without_secrets, stand_in, "--rotate-secrets", "--yes")
+    assert rotated.returncode == 0, rotated.stderr
+    after = env_values(kit_without_secrets)
+    assert after["SUGANG_SECRET_KEY"] != before["SUGANG_SECRET_KEY"]
+    assert {k: v for k, v in after.items() if k != "SUGANG_SECRET_KEY"} == {
+        k: v for k, v in before.items() if k != "SUGANG_SECRET_KEY"
+    }
+    assert applied_secret_values(stand_in)["SUGANG_SECRET_KEY"] == after["SUGANG_SECRET_KEY"]
+    assert "rotated SUGANG_SECRET_KEY" in rotated.stderr
+
+
+def test_the_first_ha_deploy_waits_for_the_operator_and_retries_its_webhook(
+    kit_without_secrets: Path, stand_in: dict[str, str]
+) -> None:
+    """CloudNativePG's CRDs are established before its webhook answers: the deploy waits for
+    the operator's Deployment and retries an apply the webhook failed."""
+    env = {**stand_in, "STAND_IN_OPERATOR_SLOW": "2", "STAND_IN_WEBHOOK_FAILS": "1"}
+    answer = deploy(kit_without_secrets, env, "--overlay", "ha")
+    assert answer.returncode == 0, answer.stdout + answer.stderr
+    steps = [" ".join(c["args"][2:6]) for c in calls(env) if c["args"][0] != "kustomize"]
+    operator_polls = [i for i, s in enumerate(steps) if s == "-n cnpg-system get deployments"]
+    cnpg_applies = [
+        i
+        for i, c in enumerate(c for c in calls(env) if c["args"][0] != "kustomize")
+        if c["stdin"] and "apiVersion: postgresql.cnpg.io" in c["stdin"]
+    ]
+    assert len(operator_polls) == 3  # not Available twice, then Available
+    assert len(cnpg_applies) == 2 and cnpg_applies[0] > operator_polls[-1]  # refused, retried
+    kinds = {o["kind"] for o in state(env).values()}
+    assert "Cluster" in kinds
+
+
+def test_an_image_the_nodes_cannot_pull_ends_the_deploy_at_once(
+    kit_without_secrets: Path, stand_in: dict[str, str]
+) -> None:
+    env = {**stand_in, "STAND_IN_POD_WAITING": "api:wait-for-schema:ErrImagePull"}
+    answer = deploy(kit_without_secrets, env, "--overlay", "multi-node", "--timeout", "600")
+    assert answer.returncode == 1
+    message = " ".join(answer.stderr.split())
+    assert "pod sugang-api-5d9c7b8f4-q2w8e, container wait-for-schema: ErrImagePull" in message
+    assert "pull access denied" in message
+    assert "sugang cluster images import" in message
+    polls = [c for c in calls(env) if "deployment" in c["args"]]
+    assert len(polls) == 1  # the first look, not 600 s of them
+
+
+def test_a_crash_loop_ends_the_deploy_with_the_last_words(
+    kit_without_secrets: Path, stand_in: dict[str, str]
+) -> None:
+    env = {**stand_in, "STAND_IN_POD_WAITING": "api:api:CrashLoopBackOff"}
+    answer = deploy(kit_without_secrets, env, "--overlay", "multi-node")
+    assert answer.returncode == 1
+    assert "container api: CrashLoopBackOff" in answer.stderr
+    assert "password authentication failed" in answer.stderr
+    logs = [c["args"] for c in calls(env) if "logs" in c["args"]]
+    assert logs and "--previous" in logs[0]
+
+
+def test_a_failed_migration_ends_the_deploy_with_its_log(
+    kit_without_secrets: Path, stand_in: dict[str, str]
+) -> None:
+    env = {**stand_in, "STAND_IN_JOB": "failed"}
+    answer = deploy(kit_without_secrets, env, "--overlay", "multi-node")
+    assert answer.returncode == 1
+    assert "the schema migration failed (BackoffLimitExceeded" in answer.stderr
+    assert "password authentication failed" in answer.stderr
+    assert not [c for c in calls(env) if "deployment" in c["args"]]  # no rollout wait
+
+
+def test_switching_to_keda_prunes_the_autoscaler_before_the_scaled_object(
+    kit_without_secrets: Path, stand_in: dict[str, str]
+) -> None:
+    """KEDA refuses a ScaledObject for a Deployment an HPA already scales (the stand-in's
+    webhook does too): the old HPA goes first, and nothing of multi-node is left behind."""
+    assert deploy(kit_without_secrets, stand_in, "--overlay", "multi-node").returncode == 0
+    answer = deploy(kit_without_secrets, stand_in, "--overlay", "keda")
+    assert answer.returncode == 0, answer.stdout + answer.stderr
+    kinds = {(o["kind"], o["metadata"]["name"]) for o in state(stand_in).values()}
+    assert ("HorizontalPodAutoscaler", "sugang-api") not in kinds
+    assert ("ScaledObject", "sugang-api") in kinds
+    steps = [" ".join(c["args"][2:]) for c in calls(stand_in) if c["args"][0] != "kustomize"]
+    second = steps[max(i for i, s in enumerate(steps) if s.startswith("api-resources")) :]
+    hpa_gone = next(i for i, s in enumerate(second) if "delete horizontalpodautoscalers" in s)
+    scaled = next(i for i, s in enumerate(second) if s.startswith("apply") and i > hpa_gone)
+    assert hpa_gone < scaled
+
+
+def test_switching_to_ha_would_orphan_the_database_and_is_refused(
+    kit_without_secrets: Path, stand_in: dict[str, str]
+) -> None:
+    assert deploy(kit_without_secrets, stand_in, "--overlay", "multi-node").returncode == 0
+    before = state(stand_in)
+    answer = deploy(kit_without_secrets, stand_in, "--overlay", "ha")
+    assert answer.returncode == 1
+    message = " ".join(answer.stderr.split())
+    assert "the cluster runs multi-node" in message
+    assert "StatefulSet sugang-postgres in sugang" in message and "--migrate-from" in message
+    assert state(stand_in) == before  # nothing applied, nothing deleted
+
+    moved = deploy(kit_without_secrets, stand_in, "--overlay", "ha", "--migrate-from", "multi-node")
+    assert moved.returncode == 0, moved.stdout + moved.stderr
+    kinds = {(o["kind"], o["metadata"]["name"]) for o in state(stand_in).values()}
+    assert {("StatefulSet", "sugang-postgres"), ("Cluster", "sugang-db")} <= kinds
+    assert ("Deployment", "sugang-redis") not in kinds  # replaced by the sentinels: pruned
+    assert "kept for the data move" in " ".join(moved.stderr.split())
+
+
+def test_uninstall_keeps_the_data_unless_told(
+    kit_without_secrets: Path, stand_in: dict[str, str]
+) -> None:
+    assert deploy(kit_without_secrets, stand_in, "--overlay", "multi-node").returncode == 0
+    controller_made = {
+        "apiVersion": "v1", "kind": "Secret",
+        "metadata": {"name": "made-by-a-controller", "namespace": "sugang",
+                     "labels": {"app.kubernetes.io/part-of": "sugang"},
+                     "managedFields": [{"manager": "some-operator", "operation": "Update"}]},
+    }  # fmt: skip
+    cluster = json.loads(Path(stand_in["STAND_IN_STATE"]).read_text())
+    cluster["objects"]["|Secret|sugang|made-by-a-controller"] = controller_made
+    Path(stand_in["STAND_IN_STATE"]).write_text(json.dumps(cluster))
+
+    answer = sugang("deploy", "--uninstall", "--context", "lab", "--kit", str(kit_without_secrets),
+                    env=stand_in)  # fmt: skip
+    assert answer.returncode == 0, answer.stdout + answer.stderr
+    left = {(o["kind"], o["metadata"]["name"]) for o in state(stand_in).values()}
+    assert ("StatefulSet", "sugang-postgres") in left and ("Namespace", "sugang") in left
+    assert ("Secret", "made-by-a-controller") in left  # not applied by sugang deploy
+    assert any(kind == "Secret" and name.startswith("sugang-db-credentials") for kind, name in left)
+    assert not {("Deployment", "sugang-api"), ("HelmChart", "kube-prometheus-stack")} & left
+    assert "--delete-data" in answer.stdout
+
+    everything = sugang(
+        "deploy", "--uninstall", "--delete-data", "--yes", "--context", "lab",
+        "--kit", str(kit_without_secrets), env=stand_in,
+    )  # fmt: skip
+    assert everything.returncode == 0, everything.stderr
+    assert {(o["kind"], o["metadata"]["name"]) for o in state(stand_in).values()} == {
+        ("Secret", "made-by-a-controller")
+    }
+
+
 def test_a_finished_migration_job_is_replaced(
     kit_without_secrets: Path, stand_in: dict[str, str]
 ) -> None:
-    stand_in["STAND_IN_OLD_JOB"] = json.dumps({"kind": "Job", "status": {"succeeded": 1}})
-    answer = sugang(
-        "deploy", "--overlay", "single-node", "--kit", str(kit_without_secrets), "--context", "lab",
-        env={**stand_in, "STAND_IN_WEB_NODE_PORT": "31234"},  # single-node: K3s's own pick
+    assert deploy(kit_without_secrets, stand_in, "--overlay", "single-node").returncode == 0
+    answer = deploy(
+        kit_without_secrets,
+        {**stand_in, "STAND_IN_WEB_NODE_PORT": "31234"},  # single-node: K3s's own pick
+        "--overlay", "single-node",
     )  # fmt: skip
     assert answer.returncode == 0, answer.stderr
-    asked = [" ".join(c["args"][2:]) for c in calls(stand_in)[1:]]
-    deleted = asked.index("-n sugang delete job sugang-migrate --wait=true")
-    assert deleted < next(i for i, a in enumerate(asked) if a.startswith("apply"))
+    asked = [" ".join(c["args"][2:]) for c in calls(stand_in) if c["args"][0] != "kustomize"]
+    second = asked[max(i for i, s in enumerate(asked) if s.startswith("api-resources")) :]
+    deleted = second.index("-n sugang delete job sugang-migrate --wait=true")
+    assert deleted < next(i for i, a in enumerate(second) if a.startswith("apply"))
     assert "(Traefik ingress)" in answer.stdout and ":31234" not in answer.stdout
 
 
@@ -268,11 +472,15 @@ def test_a_migration_job_still_running_is_left_alone(
     kit_without_secrets: Path, stand_in: dict[str, str]
 ) -> None:
     """Deleting it would stop a migration halfway: the deploy says so and changes nothing."""
-    stand_in["STAND_IN_OLD_JOB"] = json.dumps({"kind": "Job", "status": {"active": 1}})
-    answer = sugang(
-        "deploy", "--overlay", "single-node", "--kit", str(kit_without_secrets), "--context", "lab",
-        env=stand_in,
-    )  # fmt: skip
+    running = {
+        "apiVersion": "batch/v1", "kind": "Job",
+        "metadata": {"name": "sugang-migrate", "namespace": "sugang"},
+        "status": {"active": 1},
+    }  # fmt: skip
+    Path(stand_in["STAND_IN_STATE"]).write_text(
+        json.dumps({"objects": {"batch|Job|sugang|sugang-migrate": running}, "counters": {}})
+    )
+    answer = deploy(kit_without_secrets, stand_in, "--overlay", "single-node")
     assert answer.returncode != 0 and "still running" in answer.stderr
     asked = [" ".join(c["args"][2:]) for c in calls(stand_in)[1:]]
     assert not any(a.startswith(("apply", "-n sugang delete")) for a in asked), asked

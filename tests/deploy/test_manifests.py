@@ -18,7 +18,9 @@ import yaml
 
 from sugang.app import create_app
 from sugang.config import Sentinels, Settings
-from sugang.deploy.kit import BUILT_IN_GROUPS, OVERLAYS, SECRET_FILES, group_of
+from sugang.deploy.kit import OVERLAYS, Rendered, group_of
+from sugang.deploy.rollout import PROVIDES, charts
+from sugang.deploy.secrets import SOURCES
 from sugang.runtime import Services
 from sugang.system.health_port import HealthPort
 from sugang.waitingroom.api import SSE_SECONDS
@@ -58,6 +60,19 @@ ROOM_WIDE = {
     "sugang_section_seats_left",
 }
 Docs = list[dict[str, Any]]
+# the API groups of Kubernetes itself (kubernetes-validate knows their schemas), and what every
+# K3s adds (helm-controller's HelmChart; Traefik's CRDs come with its bundled chart)
+KUBERNETES_GROUPS = {
+    "",
+    "apps",
+    "batch",
+    "policy",
+    "autoscaling",
+    "networking.k8s.io",
+    "scheduling.k8s.io",
+    "rbac.authorization.k8s.io",
+}
+K3S_GROUPS = {"helm.cattle.io", "traefik.io"}
 
 
 def of_kind(documents: Docs, kind: str) -> Docs:
@@ -77,8 +92,31 @@ def pod_specs(documents: Docs) -> list[tuple[str, dict[str, Any], dict[str, Any]
 @pytest.mark.parametrize("overlay", OVERLAYS)
 def test_every_object_is_valid_for_k3s(rendered: dict[str, Docs], overlay: str) -> None:
     for document in rendered[overlay]:
-        if group_of(document) in BUILT_IN_GROUPS - {"helm.cattle.io"}:
+        if group_of(document) in KUBERNETES_GROUPS:
             kubernetes_validate.validate(document, K3S_KUBERNETES, strict=True)
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_every_object_carries_the_kits_label_and_every_api_group_has_a_source(
+    rendered: dict[str, Docs], overlay: str
+) -> None:
+    """`sugang deploy` prunes and uninstalls by the label, and waits for the operator chart
+    that declares (sugang.dev/provides) the group of a custom resource before applying it."""
+    documents = rendered[overlay]
+    for document in documents:
+        labels = document["metadata"].get("labels", {})
+        assert labels.get("app.kubernetes.io/part-of") == "sugang", document["metadata"]
+    provided = {
+        group
+        for chart in of_kind(documents, "HelmChart")
+        for group in chart["metadata"].get("annotations", {}).get(PROVIDES, "").split(",")
+        if group
+    }
+    groups = {group_of(d) for d in documents}
+    assert groups <= KUBERNETES_GROUPS | K3S_GROUPS | provided
+    assert {c["metadata"]["name"] for c in of_kind(documents, "HelmChart")} <= {
+        c.name for c in charts(Rendered("", documents))
+    }  # every chart of the kit installs an operator the deploy waits for
 
 
 def test_every_custom_resource_is_valid_against_its_operators_schema(
@@ -92,7 +130,7 @@ def test_every_custom_resource_is_valid_against_its_operators_schema(
         d
         for documents in rendered.values()
         for d in documents
-        if group_of(d) not in BUILT_IN_GROUPS
+        if group_of(d) not in KUBERNETES_GROUPS | {"helm.cattle.io"}
     ]
     kinds = {d["kind"] for d in custom}
     assert {"PodMonitor", "PrometheusRule", "Cluster", "ScaledObject", "Middleware"} <= kinds
@@ -486,7 +524,7 @@ def test_the_cert_manager_example_issues_the_ingress_certificate(
     verdicts = schema_verdicts([d for d in example if group_of(d) == "cert-manager.io"])
     assert [v["errors"] for v in verdicts] == [None, None]
     for document in example:
-        if group_of(document) not in BUILT_IN_GROUPS - {"helm.cattle.io"}:
+        if group_of(document) not in KUBERNETES_GROUPS:
             continue
         kubernetes_validate.validate(document, K3S_KUBERNETES, strict=True)
 
@@ -526,7 +564,7 @@ def test_redis_asks_for_the_generated_password_and_the_api_gives_it(
     secrets = next(
         s
         for s in of_kind(documents, "Secret")
-        if s["metadata"]["name"].startswith("sugang-secrets")
+        if s["metadata"]["name"].startswith("sugang-redis-credentials")
     )  # its name with kustomize's hash, which the references carry too
     assert "REDIS_PASSWORD" in secrets["data"]
     generated = {"name": secrets["metadata"]["name"], "key": "REDIS_PASSWORD"}
@@ -646,9 +684,8 @@ def test_no_secret_value_is_committed() -> None:
     tracked = subprocess.run(
         ["git", "ls-files", "deploy"], cwd=ROOT, capture_output=True, text=True, check=True
     ).stdout.split()
-    assert "deploy/k3s/base/secrets.env" not in tracked
-    examples = sorted(KIT.glob("**/secrets.env.example"))
-    assert len(examples) == len(SECRET_FILES)
+    examples = sorted(KIT.glob("**/*.env.example"))
+    assert len(examples) == len(SOURCES)
     for example in examples:
         keys = [
             line.removesuffix("=")
@@ -656,8 +693,9 @@ def test_no_secret_value_is_committed() -> None:
             if "=" in line and not line.startswith("#")
         ]
         assert all("=" not in key for key in keys), example  # no value in an example
-        generated = SECRET_FILES[example.relative_to(KIT).with_name("secrets.env")]
-        assert keys == list(generated), example
+        source = next(s for s in SOURCES if s.file == example.relative_to(KIT).with_suffix(""))
+        assert keys == list(source.keys), example
+        assert str(source.file) not in tracked
     for path in tracked:
         text = (ROOT / path).read_text()
         assert "kind: Secret" not in text, f"{path} commits a Secret"

@@ -8,11 +8,13 @@ from typing import Annotated, Any, TypeVar
 
 import typer
 from rich.live import Live
+from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TransferSpeedColumn
 from rich.table import Table
 
 from sugang.cli.common import console, errors
 from sugang.cluster import runner
 from sugang.cluster.checks import Finding, Level, summary
+from sugang.cluster.images import IMAGES_DIR, ArchiveError, import_archive, read_archive
 from sugang.cluster.inventory import Inventory, InventoryError, load
 from sugang.cluster.nodes import NodeStatus
 from sugang.cluster.plan import LOAD_BALANCER, HostFacts, Plan, file_sha256, plan_up
@@ -22,6 +24,10 @@ from sugang.cluster.state import current_plan
 app = typer.Typer(
     help="Build and run a K3s cluster on your machines over SSH.", no_args_is_help=True
 )
+images = typer.Typer(
+    help="Container images onto the nodes, without a registry.", no_args_is_help=True
+)
+app.add_typer(images, name="images")
 T = TypeVar("T")
 
 InventoryOption = Annotated[
@@ -232,3 +238,61 @@ def down(
         raise typer.Exit(1)
     _run(runner.down(cluster, _report, stop_only))
     console.print("[green]done[/green]")
+
+
+@images.command("import")
+def images_import(
+    archive: Annotated[
+        Path, typer.Argument(help="an image archive (docker save; .tar, .tar.gz, .tar.zst…)")
+    ],
+    inventory: InventoryOption = Path("cluster.yaml"),
+    node: Annotated[
+        list[str] | None,
+        typer.Option(metavar="NODE", help="only this node (repeat for more); default: all"),
+    ] = None,
+) -> None:
+    """Copy an image archive into every node's /var/lib/rancher/k3s/agent/images/ (K3s imports
+    and pins what is there when it starts: keep it there) and import it now where K3s runs
+    (`k3s ctr images import`), pinned. No registry is needed. A node that already has the same
+    file is not sent it again."""
+    cluster = _load(inventory)
+    known = [n.name for n in cluster.nodes]
+    unknown = sorted(set(node or []) - set(known))
+    if unknown:
+        errors.print(f"no node {', '.join(unknown)} in {inventory}: {', '.join(known)}")
+        raise typer.Exit(2)
+    try:
+        found = read_archive(archive)
+    except ArchiveError as error:
+        errors.print(str(error), style="red", highlight=False)
+        raise typer.Exit(2) from None
+    names = node or known
+    console.print(
+        f"{archive.name}: {', '.join(found.images) or 'images not listed in the archive'} "
+        f"({found.size / 2**20:.1f} MiB) → {len(names)} node(s)",
+        highlight=False,
+    )
+    with Progress(
+        TextColumn("[cyan]{task.description:>16}[/cyan]"),
+        BarColumn(),
+        DownloadColumn(),
+        TransferSpeedColumn(),
+        console=console,
+    ) as bars:
+        tasks = {name: bars.add_task(name, total=found.size) for name in names}
+        done = _run(
+            import_archive(
+                cluster,
+                found,
+                names,
+                lambda name, sent, _: bars.update(tasks[name], completed=sent),
+            )
+        )
+    for result in sorted(done, key=lambda r: r.node):
+        sent = "copied" if result.uploaded else "already there"
+        now = (
+            "imported and pinned"
+            if result.imported
+            else "K3s not installed yet: it imports the file when it starts"
+        )
+        _report(result.node, f"{sent} ({IMAGES_DIR}); {now}")

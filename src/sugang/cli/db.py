@@ -15,14 +15,34 @@ app = typer.Typer(help="Database schema migrations (Alembic).", no_args_is_help=
 
 
 @app.command()
-def upgrade(revision: str = typer.Argument("head", help="target revision")) -> None:
+def upgrade(
+    revision: str = typer.Argument("head", help="target revision"),
+    wait: float = typer.Option(
+        0.0, min=0, help="seconds to wait for the database to answer first (it may be starting)"
+    ),
+) -> None:
     """Migrate the database in SUGANG_DATABASE_URL to the newest schema."""
 
     async def work(services: Services) -> str | None:
+        await _answering(services, wait)
         await migrate.upgrade(services.db.engine, revision)
         return await migrate.current_revision(services.db.engine)
 
     console.print(f"database at revision [bold]{run_with_services(work)}[/bold]")
+
+
+async def _answering(services: Services, timeout: float) -> None:
+    """Wait until the database takes a connection, for at most `timeout` seconds (the last
+    attempt's error is raised)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            await migrate.current_revision(services.db.engine)
+            return
+        except (OSError, DBAPIError):
+            if time.monotonic() >= deadline:
+                raise
+            await asyncio.sleep(2)
 
 
 @app.command()

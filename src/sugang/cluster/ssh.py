@@ -6,7 +6,7 @@ import asyncio
 import posixpath
 import shlex
 import uuid
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -169,12 +169,25 @@ class Host:
         result = await self.run(f"cat {shlex.quote(path)}", check=False)
         return result.stdout if result.ok else None
 
-    async def upload(self, local: Path, remote: str, mode: str = "0755", step: str = "") -> None:
-        """Copy a local file over SFTP, then move it into place as root."""
+    async def upload(
+        self,
+        local: Path,
+        remote: str,
+        mode: str = "0755",
+        step: str = "",
+        progress: Callable[[int, int], None] | None = None,
+    ) -> None:
+        """Copy a local file over SFTP, then move it into place as root. `progress` hears
+        (bytes sent, total) as it goes."""
         staging = f"/tmp/sugang-upload-{uuid.uuid4().hex[:12]}"
+
+        def heard(_source: bytes, _target: bytes, sent: int, total: int) -> None:
+            if progress:
+                progress(sent, total)
+
         try:
             async with self.connection.start_sftp_client() as sftp:
-                await sftp.put(str(local), staging)
+                await sftp.put(str(local), staging, progress_handler=heard)
         except (OSError, asyncssh.Error) as error:
             raise HostError(self.name, step or f"upload {local.name}", str(error)) from None
         directory = posixpath.dirname(remote)

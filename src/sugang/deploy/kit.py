@@ -5,7 +5,6 @@ server-side apply), so what `sugang deploy` does is what an operator would type.
 """
 
 import os
-import secrets
 import shutil
 import subprocess
 import tempfile
@@ -17,30 +16,16 @@ from typing import Any
 import yaml
 
 OVERLAYS = ("single-node", "multi-node", "ha", "keda")
-DEFAULT_IMAGE = "ghcr.io/sugang-dev/sugang"
-# The kit's generated secrets: each env file kustomize makes a Secret of, and its keys.
-SECRET_FILES = {
-    Path("base/secrets.env"): ("SUGANG_SECRET_KEY", "POSTGRES_PASSWORD", "REDIS_PASSWORD"),
-    # Grafana's admin password, in the monitoring namespace (components/monitoring)
-    Path("components/monitoring/secrets.env"): ("admin-password",),
-}
-
-# Resources of these API groups exist in every K3s (helm.cattle.io comes with its
-# helm-controller); the others come with the charts the kit installs, so their resources
-# are applied once their CRDs are established.
-BUILT_IN_GROUPS = {
-    "",
-    "apps",
-    "batch",
-    "policy",
-    "autoscaling",
-    "networking.k8s.io",
-    "helm.cattle.io",
-}
+DEFAULT_IMAGE = "sugang"
+PART_OF = "app.kubernetes.io/part-of=sugang"  # every object of the kit carries this label
+OVERLAY_ANNOTATION = "sugang.dev/overlay"  # on the namespace: the overlay deployed last
 
 
 class KitError(Exception):
     """What an operator must fix before the kit can be rendered or applied."""
+
+
+Kind = tuple[str, str]  # (API group, kind): ("apps", "Deployment"), ("", "Service")
 
 
 @dataclass(frozen=True)
@@ -48,21 +33,29 @@ class Rendered:
     text: str
     documents: list[dict[str, Any]]
 
-    def split(self) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-        """(resources of built-in APIs, custom resources needing a CRD first)."""
-        first = [d for d in self.documents if group_of(d) in BUILT_IN_GROUPS]
-        later = [d for d in self.documents if group_of(d) not in BUILT_IN_GROUPS]
+    def split(self, served: Iterable[Kind]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        """(objects of kinds the cluster serves now, those whose CRD a chart has yet to
+        install)."""
+        known = set(served)
+        first = [d for d in self.documents if kind_of(d) in known]
+        later = [d for d in self.documents if kind_of(d) not in known]
         return first, later
 
-    def crds_needed(self) -> list[str]:
-        """CRD names (plural.group) of the custom resources, as `kubectl wait` wants them."""
-        names = {crd_name(d) for d in self.split()[1]}
-        return sorted(names)
+    def keys(self) -> set[tuple[str, str, str, str]]:
+        """(group, kind, namespace, name) of every object."""
+        return {
+            (*kind_of(d), d["metadata"].get("namespace", ""), d["metadata"]["name"])
+            for d in self.documents
+        }
 
 
 def group_of(document: dict[str, Any]) -> str:
     api_version = str(document.get("apiVersion", ""))
     return api_version.split("/")[0] if "/" in api_version else ""
+
+
+def kind_of(document: dict[str, Any]) -> Kind:
+    return group_of(document), str(document["kind"])
 
 
 def crd_name(document: dict[str, Any]) -> str:
@@ -83,29 +76,16 @@ def to_yaml(documents: Iterable[dict[str, Any]]) -> str:
     return str(yaml.safe_dump_all(list(documents), sort_keys=False))
 
 
-def ensure_secrets(kit: Path) -> list[Path]:
-    """Give every secrets file of the kit a fresh random value for each key it lacks (or has
-    empty): a new kit gets every file, one from before a key existed gets that key, and a
-    value once written is never changed. The files written (mode 0600); values never
-    printed."""
-    written = []
-    for relative, keys in SECRET_FILES.items():
-        path = kit / relative
-        lines = path.read_text().splitlines() if path.exists() else []
-        known = {
-            key.strip(): value.strip()
-            for key, _, value in (line.partition("=") for line in lines)
-            if not key.lstrip().startswith("#") and value.strip()
-        }
-        missing = [key for key in keys if key not in known]
-        if not missing:
+def kinds_in_kit(kit: Path) -> set[Kind]:
+    """Every kind any overlay of the kit may hold: what a prune or an uninstall looks for."""
+    found: set[Kind] = {("", "Secret"), ("", "ConfigMap")}  # from the generators
+    for path in sorted(kit.rglob("*.yaml")):
+        if path.name == "kustomization.yaml" or "examples" in path.parts:
             continue
-        kept = [line for line in lines if line.partition("=")[0].strip() not in missing]
-        fresh = [f"{key}={secrets.token_urlsafe(48)}" for key in missing]
-        path.touch(mode=0o600)
-        path.write_text("\n".join(kept + fresh) + "\n")
-        written.append(path)
-    return written
+        for document in yaml.safe_load_all(path.read_text()):
+            if isinstance(document, dict) and "kind" in document and "apiVersion" in document:
+                found.add(kind_of(document))
+    return found
 
 
 def kubectl_path() -> str:
@@ -153,4 +133,8 @@ def render(kit: Path, overlay: str, image: str | None = None) -> Rendered:
     if answer.returncode != 0:
         raise KitError(f"kubectl kustomize failed:\n{answer.stderr.strip()}")
     documents = [d for d in yaml.safe_load_all(answer.stdout) if d]
-    return Rendered(answer.stdout, documents)
+    for document in documents:
+        if document["kind"] == "Namespace" and document["metadata"]["name"] == "sugang":
+            annotations = document["metadata"].setdefault("annotations", {})
+            annotations[OVERLAY_ANNOTATION] = overlay
+    return Rendered(to_yaml(documents), documents)
