@@ -63,5 +63,17 @@ ensure_redis() {
   wait_for "$redis_host" "$redis_port" || fail "Redis did not come up"
 }
 
+ensure_tools() {
+  # PgBouncer (the ha overlay's pooler, run in front of the test PostgreSQL) and wrk (the
+  # rush benchmark's C load generator)
+  local missing=()
+  [ -x /usr/sbin/pgbouncer ] || command -v pgbouncer >/dev/null || missing+=(pgbouncer)
+  command -v wrk >/dev/null || missing+=(wrk)
+  if [ ${#missing[@]} -gt 0 ]; then apt_install "${missing[@]}"; fi
+  # Debian's package starts its own PgBouncer on 6432: the tests start theirs on a spare port
+  as_root systemctl disable --now pgbouncer >/dev/null 2>&1 || true
+}
+
 ensure_postgres
 ensure_redis
+ensure_tools

@@ -52,6 +52,11 @@ class Settings(BaseSettings):
     db_command_timeout_seconds: float | None = Field(default=None, gt=0)
     db_statement_timeout_ms: int = Field(default=8_000, ge=0)
     db_idle_in_transaction_timeout_ms: int = Field(default=30_000, ge=0)
+    # "pgbouncer": the database URL points at PgBouncer in transaction mode (CloudNativePG's
+    # Pooler in the ha overlay). It passes no session settings at startup, and a server
+    # connection serves many clients, so statements are not cached by name on the client and
+    # the timeouts are the server's (set on the database in the kit).
+    db_pooler: Literal["none", "pgbouncer"] = "none"
     db_keepalive_idle_seconds: int = Field(default=5, ge=1)
     db_keepalive_interval_seconds: int = Field(default=2, ge=1)
     db_keepalive_count: int = Field(default=3, ge=1)

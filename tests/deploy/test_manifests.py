@@ -285,7 +285,13 @@ def test_ha_runs_the_database_on_cloudnativepg_with_synchronous_replication(
     assert synchronous["number"] >= 1 and synchronous["dataDurability"] == "required"
     assert cluster["spec"].get("enablePDB", True)
     config = named(documents, "ConfigMap", "sugang-config")
-    assert config["data"]["POSTGRES_HOST"] == f"{cluster['metadata']['name']}-rw"
+    pooler = of_kind(documents, "Pooler")[0]  # PgBouncer in front of the primary
+    assert pooler["spec"] == {**pooler["spec"], "cluster": {"name": cluster["metadata"]["name"]},
+                              "type": "rw"}  # fmt: skip
+    assert config["data"]["POSTGRES_HOST"] == pooler["metadata"]["name"]
+    migrate = named(documents, "Job", "sugang-migrate")["spec"]["template"]["spec"]
+    host = next(e for e in migrate["containers"][0]["env"] if e["name"] == "POSTGRES_HOST")
+    assert host["value"] == f"{cluster['metadata']['name']}-rw"  # DDL to the primary itself
     for _, _, spec in pod_specs(documents):
         for container in spec["containers"] + spec.get("initContainers", []):
             for env in container.get("env", []):
@@ -718,13 +724,31 @@ def test_an_autoscaled_deployment_leaves_its_replica_count_to_the_autoscaler(
             assert "replicas" not in deployment["spec"]
 
 
+def megabytes(value: str) -> int:
+    number, unit = re.fullmatch(r"(\d+)\s*([A-Za-z]*)", value.strip()).groups()  # type: ignore[union-attr]
+    return int(number) * {"kB": 1 / 1024, "MB": 1, "GB": 1024, "Mi": 1, "Gi": 1024}[unit]
+
+
+def database_settings(documents: Docs) -> tuple[dict[str, str], dict[str, Any]]:
+    """(PostgreSQL's parameters, the database container's resources) of either database."""
+    clusters = of_kind(documents, "Cluster")
+    if clusters:
+        spec = clusters[0]["spec"]
+        return dict(spec["postgresql"]["parameters"]), spec["resources"]
+    container = of_kind(documents, "StatefulSet")[0]["spec"]["template"]["spec"]["containers"][0]
+    args = container["args"]
+    parameters = dict(a.split("=", 1) for a in args if "=" in a)
+    return parameters, container["resources"]
+
+
 @pytest.mark.parametrize("overlay", OVERLAYS)
 def test_postgres_accepts_every_pool_at_the_largest_scale(
     rendered: dict[str, Docs], overlay: str
 ) -> None:
     """maxReplicas, plus one surge pod of a rollout, × workers × (pool size + the side
     connection for readiness and metrics), plus room for the migration and an operator's psql,
-    within max_connections."""
+    within max_connections; behind the ha overlay's PgBouncer, the API's connections within
+    the pooler's client limit and the pooler's server connections within max_connections."""
     documents = rendered[overlay]
     config = next(
         c for c in of_kind(documents, "ConfigMap") if c["metadata"]["name"] == "sugang-config"
@@ -736,14 +760,40 @@ def test_postgres_accepts_every_pool_at_the_largest_scale(
         for d in documents
         if d["kind"] in {"HorizontalPodAutoscaler", "ScaledObject"}
     ]
-    needed = (max(scalers) + 1) * per_pod + 10
-    if of_kind(documents, "Cluster"):
-        limit = int(
-            of_kind(documents, "Cluster")[0]["spec"]["postgresql"]["parameters"]["max_connections"]
-        )
+    clients = (max(scalers) + 1) * per_pod
+    parameters, _ = database_settings(documents)
+    limit = int(parameters["max_connections"])
+    poolers = of_kind(documents, "Pooler")
+    if poolers:
+        pooler = poolers[0]["spec"]
+        bouncer = pooler["pgbouncer"]["parameters"]
+        assert pooler["pgbouncer"]["poolMode"] == "transaction"
+        assert int(bouncer["max_prepared_statements"]) > 0  # the driver's named statements
+        assert config["data"]["POSTGRES_HOST"] == poolers[0]["metadata"]["name"]
+        assert config["data"]["SUGANG_DB_POOLER"] == "pgbouncer"
+        assert clients <= int(bouncer["max_client_conn"]), (clients, bouncer)
+        servers = pooler["instances"] * int(bouncer["default_pool_size"])
+        assert servers + 10 + 10 <= limit, (servers, limit)  # + CloudNativePG's own, psql
     else:
-        args = of_kind(documents, "StatefulSet")[0]["spec"]["template"]["spec"]["containers"][0][
-            "args"
-        ]
-        limit = int(next(a.split("=")[1] for a in args if a.startswith("max_connections=")))
-    assert needed <= limit, (needed, limit)
+        assert "SUGANG_DB_POOLER" not in config["data"]
+        assert clients + 10 <= limit, (clients, limit)
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_postgres_has_the_memory_its_connections_can_take_and_no_cpu_cap(
+    rendered: dict[str, Docs], overlay: str
+) -> None:
+    """An OOM kill resets every connection in the middle of the rush: the limit holds
+    shared_buffers + max_connections × (work_mem + 3 MiB a backend) + maintenance_work_mem +
+    256 MiB. The one tier that cannot scale out has no CPU limit."""
+    parameters, resources = database_settings(rendered[overlay])
+    needed = (
+        megabytes(parameters["shared_buffers"])
+        + int(parameters["max_connections"]) * (megabytes(parameters["work_mem"]) + 3)
+        + megabytes(parameters["maintenance_work_mem"])
+        + 256
+    )
+    limit = megabytes(resources["limits"]["memory"])
+    assert needed <= limit, (overlay, needed, limit)
+    assert "cpu" not in resources["limits"]
+    assert megabytes(resources["requests"]["memory"]) <= limit

@@ -26,6 +26,13 @@ def upgrade(
     async def work(services: Services) -> str | None:
         await _answering(services, wait)
         await migrate.upgrade(services.db.engine, revision)
+        settings = services.settings
+        if settings.db_pooler == "pgbouncer":
+            await migrate.set_role_timeouts(
+                services.db.engine,
+                settings.db_statement_timeout_ms,
+                settings.db_idle_in_transaction_timeout_ms,
+            )
         return await migrate.current_revision(services.db.engine)
 
     console.print(f"database at revision [bold]{run_with_services(work)}[/bold]")

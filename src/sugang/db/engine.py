@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import random
 import socket
+import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
 from typing import Any, TypeVar
@@ -192,20 +193,31 @@ def _postgres_engine(
         "tcp_keepalives_interval": str(settings.db_keepalive_interval_seconds),
         "tcp_keepalives_count": str(settings.db_keepalive_count),
     }
+    connect_args: dict[str, Any] = {
+        "timeout": settings.db_connect_timeout_seconds,
+        # None by default: a client-side timeout would also cut off a COMMIT waiting for
+        # the synchronous standby, leaving it applied on the primary alone. A dead server
+        # is noticed by TCP_USER_TIMEOUT and keepalives, a slow statement by its timeout.
+        "command_timeout": settings.db_command_timeout_seconds,
+        "server_settings": server_settings,
+    }
+    if settings.db_pooler == "pgbouncer":
+        # PgBouncer refuses startup parameters it does not track, and in transaction mode
+        # the next transaction may run on another server connection, where a statement
+        # prepared under a cached name does not exist (SQLAlchemy's asyncpg notes)
+        del connect_args["server_settings"]
+        connect_args |= {
+            "statement_cache_size": 0,
+            "prepared_statement_cache_size": 0,
+            "prepared_statement_name_func": _unique_statement_name,
+        }
     engine = create_async_engine(
         settings.database_url,
         pool_size=pool_size or settings.db_pool_size,
         max_overflow=0 if pool_size else settings.db_max_overflow,
         pool_timeout=pool_timeout or settings.db_pool_timeout_seconds,
         pool_pre_ping=False,
-        connect_args={
-            "timeout": settings.db_connect_timeout_seconds,
-            # None by default: a client-side timeout would also cut off a COMMIT waiting for
-            # the synchronous standby, leaving it applied on the primary alone. A dead server
-            # is noticed by TCP_USER_TIMEOUT and keepalives, a slow statement by its timeout.
-            "command_timeout": settings.db_command_timeout_seconds,
-            "server_settings": server_settings,
-        },
+        connect_args=connect_args,
     )
 
     @event.listens_for(engine.sync_engine, "connect")
@@ -221,6 +233,10 @@ def _postgres_engine(
             context.is_disconnect = True
 
     return engine
+
+
+def _unique_statement_name() -> str:
+    return f"__asyncpg_{uuid.uuid4().hex}__"
 
 
 def _keep_alive(connection: Any, settings: Settings) -> None:

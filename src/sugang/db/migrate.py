@@ -125,3 +125,15 @@ def _sqlite_foreign_keys(connection: Connection, on: bool) -> None:
     cursor = connection.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
     cursor.execute(f"PRAGMA foreign_keys={'ON' if on else 'OFF'}")
     cursor.close()
+
+
+async def set_role_timeouts(engine: AsyncEngine, statement_ms: int, idle_ms: int) -> None:
+    """Behind PgBouncer the app cannot send its timeouts when it connects (the pooler refuses
+    startup parameters): make them its role's defaults, which every new server connection
+    takes. Any role may set its own."""
+    async with engine.begin() as conn:
+        for name, value in (
+            ("statement_timeout", statement_ms),
+            ("idle_in_transaction_session_timeout", idle_ms),
+        ):
+            await conn.exec_driver_sql(f"ALTER ROLE CURRENT_USER SET {name} = {int(value)}")
