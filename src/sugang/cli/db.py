@@ -2,13 +2,15 @@
 
 import asyncio
 import time
+from pathlib import Path
 
 import typer
 from alembic.script import ScriptDirectory
 from sqlalchemy.exc import DBAPIError
 
 from sugang.cli.common import console, errors, run_with_services
-from sugang.db import migrate
+from sugang.config import Settings
+from sugang.db import dump, migrate
 from sugang.runtime import Services
 
 app = typer.Typer(help="Database schema migrations (Alembic).", no_args_is_help=True)
@@ -92,3 +94,48 @@ def wait(
         errors.print(f"the database is at {seen or 'no revision'}, not {head}, after {timeout:g} s")
         raise typer.Exit(1)
     console.print(f"database at revision [bold]{seen}[/bold]")
+
+
+@app.command()
+def backup(
+    file: Path = typer.Argument(..., help="where to write it (e.g. sugang-2026-12-01.dump)"),
+) -> None:
+    """Back up the whole database in SUGANG_DATABASE_URL: pg_dump's custom format for
+    PostgreSQL (its client tools, at least the server's version), a copy made by SQLite's
+    online backup for SQLite. Safe while the service runs. Written mode 0600."""
+    target = dump.Target(Settings().database_url)
+    try:
+        size = dump.backup(target, file)
+    except dump.DumpError as error:
+        errors.print(str(error), style="red", highlight=False, soft_wrap=True)
+        raise typer.Exit(1) from None
+    console.print(f"backed up to [bold]{file}[/bold] ({size / 2**20:.1f} MiB)")
+
+
+@app.command()
+def restore(
+    file: Path = typer.Argument(..., help="a file `sugang db backup` wrote"),
+    replace: bool = typer.Option(
+        False, "--replace", help="replace a database that already holds students or enrollments"
+    ),
+) -> None:
+    """Restore a backup into the database in SUGANG_DATABASE_URL, all or nothing. A database
+    that already holds data is replaced only with --replace. Then run `sugang db upgrade` if
+    this code is newer than the backup's schema."""
+    target = dump.Target(Settings().database_url)
+    try:
+        held = dump.rows_in(target)
+        if held and not replace:
+            errors.print(
+                f"the database holds {held} rows of students, terms, sections and enrollments: "
+                "restoring would replace them. Pass --replace if that is what you want.",
+                style="red",
+                highlight=False,
+                soft_wrap=True,
+            )
+            raise typer.Exit(1)
+        dump.restore(target, file)
+    except dump.DumpError as error:
+        errors.print(str(error), style="red", highlight=False, soft_wrap=True)
+        raise typer.Exit(1) from None
+    console.print(f"restored [bold]{file}[/bold]; now `sugang db upgrade` if this code is newer")
