@@ -354,11 +354,14 @@ def get():
     elif what == "pods":
         listing(pods(option("-l")))
     elif what == "secrets":
+        label, _, value = option("-l").partition("=")
         listing(
             [
                 o
                 for o in objects.values()
-                if o["kind"] == "Secret" and o["metadata"].get("namespace", "") == ns
+                if o["kind"] == "Secret"
+                and o["metadata"].get("namespace", "") == ns
+                and o["metadata"].get("labels", {}).get(label) == value
             ]
         )
     else:  # resource lists: "deployments.apps,secrets,..." with a label selector

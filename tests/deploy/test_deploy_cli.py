@@ -224,6 +224,7 @@ def test_deploy_applies_what_is_served_then_each_operators_resources_then_waits(
     assert all(a[:2] == ["--context", "lab"] for a in cluster_calls)
     steps = [" ".join(a[2:6]) for a in cluster_calls]
     assert steps[:2] == ["-n monitoring get secrets", "-n sugang get secrets"]  # reused
+    assert cluster_calls[0][6:8] == ["-l", "app.kubernetes.io/name=sugang"]  # only the kit's
     assert steps[2] == "api-resources --no-headers"
     applies = [i for i, s in enumerate(steps) if s.startswith("apply --server-side")]
     crd_waits = [i for i, s in enumerate(steps) if s.startswith("wait --for=condition=established")]
@@ -514,3 +515,42 @@ def test_without_kubectl_it_says_how_to_get_it(kit_without_secrets: Path, tmp_pa
 def test_an_unknown_overlay_is_refused(kit_without_secrets: Path) -> None:
     answer = sugang("deploy", "--overlay", "huge", "--dry-run", "--kit", str(kit_without_secrets))
     assert answer.returncode == 1 and "unknown overlay 'huge'" in answer.stderr
+
+
+def test_a_cluster_deployed_before_the_split_keeps_its_values(
+    kit_without_secrets: Path, stand_in: dict[str, str]
+) -> None:
+    """A cluster deployed by an older kit holds every key in one sugang-secrets-<hash>: the
+    new files take its values (the database's password above all), nothing is generated."""
+
+    def secret(name: str, namespace: str, labels: dict[str, str], **data: str) -> dict[str, Any]:
+        return {
+            "apiVersion": "v1", "kind": "Secret",
+            "metadata": {"name": name, "namespace": namespace, "labels": labels,
+                         "creationTimestamp": "2026-03-02T09:00:00.000000+00:00"},
+            "data": {k: base64.b64encode(v.encode()).decode() for k, v in data.items()},
+        }  # fmt: skip
+
+    old = {
+        "|Secret|sugang|sugang-secrets-7g2h9k4m5t": secret(
+            "sugang-secrets-7g2h9k4m5t", "sugang", {"app.kubernetes.io/part-of": "sugang"},
+            SUGANG_SECRET_KEY="old-key", POSTGRES_PASSWORD="old-db", REDIS_PASSWORD="old-redis",
+        ),
+        "|Secret|monitoring|sugang-grafana-admin": secret(
+            "sugang-grafana-admin", "monitoring",
+            {"app.kubernetes.io/name": "sugang", "app.kubernetes.io/component": "monitoring"},
+            **{"admin-user": "admin", "admin-password": "old-grafana"},
+        ),
+    }  # fmt: skip
+    Path(stand_in["STAND_IN_STATE"]).write_text(json.dumps({"objects": old, "counters": {}}))
+
+    answer = deploy(kit_without_secrets, stand_in, "--overlay", "multi-node")
+
+    assert answer.returncode == 0, answer.stdout + answer.stderr
+    assert env_values(kit_without_secrets) == {
+        "SUGANG_SECRET_KEY": "old-key",
+        "POSTGRES_PASSWORD": "old-db",
+        "REDIS_PASSWORD": "old-redis",
+        "admin-password": "old-grafana",
+    }
+    assert "\ngenerated" not in "\n" + answer.stderr

@@ -4,6 +4,7 @@ engine runs here, so the image itself is not built in the suite (docs/k3s.md say
 import re
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -85,3 +86,16 @@ def test_it_serves_sugang_with_the_worker_count_from_the_environment(
 def test_the_build_context_leaves_out_what_the_image_does_not_need() -> None:
     ignored = set((ROOT / ".dockerignore").read_text().split())
     assert {".git", ".venv", "tests", "frontend/node_modules", "deploy"} <= ignored
+
+
+def test_the_kit_runs_the_image_make_image_builds() -> None:
+    """`make image` tags sugang:<version> and saves it for `sugang cluster images import`; the
+    kit runs that very name (containerd's docker.io/library/sugang:<version>), never pulled."""
+    version = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["version"]
+    kit = yaml.safe_load((ROOT / "deploy" / "k3s" / "base" / "kustomization.yaml").read_text())
+    assert kit["images"] == [{"name": "sugang", "newTag": version}]
+    planned = subprocess.run(
+        ["make", "-n", "image"], cwd=ROOT, capture_output=True, text=True, check=True
+    ).stdout
+    assert f"-t sugang:{version} ." in planned
+    assert f"save -o dist/sugang-{version}.tar sugang:{version}" in planned

@@ -172,10 +172,10 @@ def owned_objects(
 
 def secrets_in_cluster(kubectl: Kubectl) -> dict[str, str]:
     """The values of the kit's secrets the cluster holds (none on a first install)."""
-    found = {}
-    for namespace in sorted({source.namespace for source in SOURCES}):
-        answer = kubectl.json("-n", namespace, "get", "secrets")
-        found[namespace] = answer.get("items", [])
+    found: dict[str, list[dict[str, Any]]] = {}
+    for namespace, selector in sorted({(s.namespace, s.selector) for s in SOURCES}):
+        answer = kubectl.json("-n", namespace, "get", "secrets", "-l", selector)
+        found.setdefault(namespace, []).extend(answer.get("items", []))
     return values_in_cluster(found)
 
 

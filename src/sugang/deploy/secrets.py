@@ -24,6 +24,9 @@ class SecretSource:
     namespace: str
     keys: tuple[str, ...]
     what: str
+    # the label its Secret has carried in every release of the kit (so a cluster deployed
+    # by an older one is read too), to list only the kit's Secrets
+    selector: str = "app.kubernetes.io/part-of=sugang"
 
 
 SOURCES = (
@@ -54,6 +57,7 @@ SOURCES = (
         "monitoring",
         ("admin-password",),
         "Grafana's admin password",
+        "app.kubernetes.io/name=sugang",
     ),
 )
 ROTATABLE = {"SUGANG_SECRET_KEY"}
