@@ -14,6 +14,7 @@ from sugang.cluster.plan import (
     TOKEN_PLACEHOLDER,
     Action,
     HostFacts,
+    PlanError,
     plan_up,
     sha256,
 )
@@ -66,12 +67,15 @@ def test_single_server_plan_installs_then_waits_reads_the_token_and_fetches_the_
     assert config == {
         "node-name": "s1",
         "node-ip": "10.0.0.11",
+        "advertise-address": "10.0.0.11",
+        "tls-san": ["192.168.0.11"],  # the address SSH reaches: the kubeconfig's
         "write-kubeconfig-mode": "0600",
     }
     assert "cluster-init" not in config and "token" not in config
     assert plan.steps[0].commands == (
         "curl -sfL https://get.k3s.io -o /usr/local/bin/k3s-install.sh && "
         "INSTALL_K3S_CHANNEL=stable INSTALL_K3S_EXEC=server sh /usr/local/bin/k3s-install.sh",
+        "rm -f /etc/rancher/k3s/sugang-install-failed",
     )
 
 
@@ -112,7 +116,7 @@ def test_ha_with_a_load_balancer() -> None:
     order = [(name, [s.host for s in steps]) for name, _, steps in plan.stages]
     assert order == [
         ("first server", ["s1", "s1", "s1"]),
-        ("servers", ["s2", "s3"]),
+        ("servers", ["s2", "s2", "s3", "s3"]),  # each installed, then its /readyz waited for
         ("load balancer", [LOAD_BALANCER]),
         ("agents", ["a1"]),
         ("kubeconfig", ["s1", "s1"]),
@@ -124,6 +128,7 @@ def test_ha_with_a_load_balancer() -> None:
     assert first["disable"] == ["servicelb"]
     assert first["kube-apiserver-arg"] == "audit-log-maxage=7"
     assert first["node-label"] == ["zone=a", "rack=1"]
+    assert [s.action for s in plan.stages[1][2]] == [Action.INSTALL, Action.WAIT_API] * 2
     agent = yaml.safe_load(plan.stages[3][2][0].files[0].content)
     assert agent["server"] == "https://10.0.0.5:6443"
     assert "tls-san" not in agent and "disable" not in agent
@@ -317,3 +322,179 @@ def test_nginx_without_its_stream_module_gets_it_installed() -> None:
         )
     }
     assert not plan_up(inv, ready, TOKEN).stages[2][2][0].changes
+
+
+@pytest.mark.parametrize(
+    ("flag", "field"),
+    [
+        ("--node-name=x", "the node's `name`"),
+        ("--node-ip=10.0.0.99", "the node's `node_ip`"),
+        ("--cluster-init", "`cluster.ha: true`"),
+        ("--advertise-address=1.2.3.4", "always its advertise address"),
+        ("--server=https://x:6443", "joiners are pointed at"),
+        ("--token=x", "read from the first server"),
+        ("--flannel-backend=host-gw", "`cluster.flannel_backend`"),
+    ],
+)
+def test_flags_that_make_a_node_what_it_is_are_refused_with_the_field_to_use(
+    tmp_path: Path, flag: str, field: str
+) -> None:
+    for where in ("server_args", "agent_args", "node"):
+        raw = raw_inventory(1, 1)
+        if where == "node":
+            raw["nodes"][1]["args"] = [flag]
+        else:
+            raw["cluster"] = {where: [flag]}
+        path = tmp_path / "cluster.yaml"
+        path.write_text(yaml.safe_dump(raw))
+        with pytest.raises(InventoryError, match="sugang cluster sets this itself") as refused:
+            load(path)
+        assert field in str(refused.value), where
+
+
+def test_list_flags_add_to_the_tools_values_and_node_args_apply_to_their_node_only() -> None:
+    """--tls-san=x must not drop the load balancer's address from the certificate
+    (k3s-io/k3s#5159), --disable=servicelb must not replace cluster.disable."""
+    inv = inventory(
+        servers=3, agents=2, **HA | {"cluster": {
+            "ha": True, "disable": ["traefik"], "tls_san": ["k3s.example.lan"],
+            "server_args": ["--tls-san=extra.example.lan", "--disable=servicelb",
+                            "--node-taint=CriticalAddonsOnly=true:NoExecute",
+                            "--kube-apiserver-arg=audit-log-maxage=30"],
+            "agent_args": ["--node-label=tier=worker"],
+        }},
+    )  # fmt: skip
+    raw = inv.model_dump(mode="json")
+    raw["nodes"][3]["args"] = ["--node-label=zone=b", "--flannel-iface=ens5"]
+    inv = Inventory.model_validate(raw)
+    s1 = k3s_config(inv, inv.node("s1"), TOKEN)
+    assert s1["tls-san"] == ["10.0.0.5", "k3s.example.lan", "extra.example.lan"]
+    assert s1["disable"] == ["traefik", "servicelb"]
+    assert s1["node-taint"] == ["CriticalAddonsOnly=true:NoExecute"]
+    assert s1["kube-apiserver-arg"] == "audit-log-maxage=30"
+    names = {k3s_config(inv, inv.node(n), TOKEN)["node-name"] for n in ("s1", "s2", "s3")}
+    assert names == {"s1", "s2", "s3"}
+    assert "cluster-init" not in k3s_config(inv, inv.node("s2"), TOKEN)
+    a1, a2 = (k3s_config(inv, inv.node(n), TOKEN) for n in ("a1", "a2"))
+    assert a1["node-label"] == ["tier=worker", "zone=b"] and a1["flannel-iface"] == "ens5"
+    assert a2["node-label"] == ["tier=worker"] and "flannel-iface" not in a2
+
+
+def test_every_server_advertises_its_own_private_address() -> None:
+    """K3s advertises the external address when a server has one and no advertise address
+    is given: in-cluster API traffic would then go to public addresses."""
+    raw = raw_inventory(3, **HA)
+    for i, node in enumerate(raw["nodes"]):
+        node["external_address"] = f"203.0.113.{i + 1}"
+    inv = Inventory.model_validate(raw)
+    for server in inv.servers:
+        config = k3s_config(inv, server, TOKEN)
+        assert config["advertise-address"] == str(server.node_ip)
+        assert config["node-external-ip"] == server.external_address
+        assert server.external_address in config["tls-san"]
+
+
+CLOUD = {
+    "cluster": {"ha": True},
+    "load_balancer": {"address": "203.0.113.5", "node_ip": "10.0.0.5"},
+}
+
+
+def test_cloud_vms_with_public_ssh_and_private_node_addresses() -> None:
+    """The agents join the load balancer's private address; the servers' ufw lets 6443 in
+    from it; the operator's kubeconfig uses the address SSH reaches it by; the certificate
+    carries both."""
+    raw = raw_inventory(3, 1) | CLOUD
+    for node in raw["nodes"]:
+        node["address"] = node["address"].replace("192.168.0.", "198.51.100.")
+    inv = Inventory.model_validate(raw)
+    agent = k3s_config(inv, inv.node("a1"), TOKEN)
+    assert agent["server"] == "https://10.0.0.5:6443"
+    server = k3s_config(inv, inv.node("s1"), TOKEN)
+    assert {"10.0.0.5", "203.0.113.5"} <= set(server["tls-san"])
+    assert kubeconfig_for(K3S_YAML, inv)["clusters"][0]["cluster"]["server"] == (
+        "https://203.0.113.5:6443"
+    )
+    facts = {n.name: HostFacts(ufw_active=True) for n in inv.nodes} | {LOAD_BALANCER: HostFacts()}
+    rules = {s.host: s.commands for s in plan_up(inv, facts, TOKEN).stages[0][2]}
+    assert "ufw allow from 10.0.0.5 to any port 6443 proto tcp" in rules["s1"]
+    assert not any("203.0.113.5" in rule for rule in rules["s1"])
+
+
+def test_without_a_load_balancer_the_kubeconfig_uses_the_ssh_address_or_the_one_given() -> None:
+    raw = raw_inventory(1, 1)
+    raw["nodes"][0]["address"] = "198.51.100.11"
+    inv = Inventory.model_validate(raw)
+    assert k3s_config(inv, inv.node("a1"), TOKEN)["server"] == "https://10.0.0.11:6443"
+    assert kubeconfig_for(K3S_YAML, inv)["clusters"][0]["cluster"]["server"] == (
+        "https://198.51.100.11:6443"
+    )
+    assert "198.51.100.11" in k3s_config(inv, inv.node("s1"), TOKEN)["tls-san"]
+    given = Inventory.model_validate(raw | {"cluster": {"kubeconfig_endpoint": "k3s.example"}})
+    assert kubeconfig_for(K3S_YAML, given)["clusters"][0]["cluster"]["server"] == (
+        "https://k3s.example:6443"
+    )
+    assert "k3s.example" in k3s_config(given, given.node("s1"), TOKEN)["tls-san"]
+
+
+def test_a_load_balancer_on_a_server_is_refused(tmp_path: Path) -> None:
+    raw = raw_inventory(3) | {"cluster": {"ha": True}, "load_balancer": {"address": "192.168.0.12"}}
+    path = tmp_path / "cluster.yaml"
+    path.write_text(yaml.safe_dump(raw))
+    with pytest.raises(InventoryError, match="the load balancer is on the server s2"):
+        load(path)
+
+
+def test_a_changed_config_restarts_k3s_and_the_servers_go_one_at_a_time() -> None:
+    """install.sh restarts K3s only for a new binary, unit or env file: a new config alone
+    needs INSTALL_K3S_FORCE_RESTART, and each server's API must answer before the next one
+    restarts."""
+    old = inventory(servers=3, agents=1, **HA)
+    new = inventory(servers=3, agents=1, **HA | {"cluster": {"ha": True, "tls_san": ["k3s.new"]}})
+    facts: dict[str, HostFacts] = {LOAD_BALANCER: HostFacts()}
+    for node in old.nodes:
+        content = to_yaml(k3s_config(old, node, TOKEN if node.name != "s1" else None))
+        facts[node.name] = HostFacts(
+            k3s_version="v1.34.1+k3s1", installed_as=node.role, config_sha256=sha256(content)
+        )
+    plan = plan_up(new, facts, TOKEN)
+    changed = [s for s in plan.changes if s.action is Action.INSTALL]
+    assert [s.host for s in changed] == ["s1", "s2", "s3"]  # the agent's config is the same
+    for step in changed:
+        assert "INSTALL_K3S_FORCE_RESTART=true" in step.commands[0]
+        assert "K3s restarts to read it" in step.why
+    servers = [(s.host, s.action) for s in plan.stages[1][2]]
+    assert servers == [("s2", Action.INSTALL), ("s2", Action.WAIT_API),
+                       ("s3", Action.INSTALL), ("s3", Action.WAIT_API)]  # fmt: skip
+    first = [(s.host, s.action) for s in plan.stages[0][2]]
+    assert first[:2] == [("s1", Action.INSTALL), ("s1", Action.WAIT_API)]
+    fresh_install = plan_up(new, fresh(new), TOKEN).steps[0]
+    assert "FORCE_RESTART" not in fresh_install.commands[0]  # a first install starts anyway
+
+
+def test_nodes_after_the_first_server_get_the_version_it_runs_not_the_channels() -> None:
+    inv = inventory(agents=2)
+    facts = fresh(inv) | {"s1": HostFacts(k3s_version="v1.33.4+k3s1", installed_as=Role.SERVER)}
+    plan = plan_up(inv, facts, TOKEN)
+    for step in plan.changes:
+        if step.host in {"a1", "a2"}:
+            assert "INSTALL_K3S_VERSION=v1.33.4+k3s1" in step.commands[0]
+            assert "INSTALL_K3S_CHANNEL" not in step.commands[0]
+    ahead = facts | {"a2": HostFacts(k3s_version="v1.34.1+k3s1", installed_as=Role.AGENT)}
+    with pytest.raises(PlanError, match="a2 run a newer K3s minor than v1.33.4"):
+        plan_up(inv, ahead, TOKEN)
+
+
+def test_a_failed_install_is_tried_again_and_the_load_balancer_updates_apt_first() -> None:
+    inv = inventory(servers=3, agents=1, **HA)
+    content = to_yaml(k3s_config(inv, inv.node("a1"), TOKEN))
+    facts = fresh(inv) | {
+        "a1": HostFacts(installed_as=Role.AGENT, config_sha256=sha256(content),
+                        install_failed=True)
+    }  # fmt: skip
+    step = next(s for s in plan_up(inv, facts, TOKEN).changes if s.host == "a1")
+    assert step.why == "the last install failed"
+    lb = next(s for s in plan_up(inv, facts, TOKEN).changes if s.host == LOAD_BALANCER)
+    apt = lb.commands[0]
+    assert apt.index("apt-get -o DPkg::Lock::Timeout=600 update") < apt.index("install -y")
+    assert "unattended-upgrades" in apt

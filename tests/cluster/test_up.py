@@ -2,6 +2,7 @@
 OpenSSH), installing the STAND-IN k3s (tests/cluster/stand_in: not K3s) through the air-gapped
 path. The assertions are on what reached each machine."""
 
+import hashlib
 import json
 import shutil
 import subprocess
@@ -133,6 +134,11 @@ def test_a_failed_run_names_the_host_and_a_rerun_continues(lab: Lab, tmp_path: P
     assert "simulated failure: disk full" in failed.stderr
     assert install_log(machine(lab, "a1")).count("args=") == 1
 
+    # the config stays where K3s's unit reads it (a restart meanwhile must not come up as a
+    # standalone server); a mark tells the next run to install again
+    assert broken.path("/etc/rancher/k3s/config.yaml").exists()
+    assert broken.path("/etc/rancher/k3s/sugang-install-failed").exists()
+
     marker.unlink()
     resumed = sugang_cluster("up", cwd=tmp_path)
 
@@ -141,6 +147,7 @@ def test_a_failed_run_names_the_host_and_a_rerun_continues(lab: Lab, tmp_path: P
     assert install_log(machine(lab, "a1")).count("args=") == 1
     assert install_log(broken).count("args=") == 2
     assert "1 host(s) changed" in resumed.stdout
+    assert not broken.path("/etc/rancher/k3s/sugang-install-failed").exists()
 
 
 def test_a_node_added_to_the_inventory_joins_on_the_next_run(lab: Lab, tmp_path: Path) -> None:
@@ -223,3 +230,38 @@ def test_a_non_root_user_works_through_sudo(lab: Lab, tmp_path: Path) -> None:
         assert config.stat().st_uid == 0 and oct(config.stat().st_mode & 0o777) == "0o600"
         assert "INSTALL_K3S_SKIP_DOWNLOAD=true" in install_log(machine(lab, name))
     assert machine(lab, "s1").path("/usr/local/bin/k3s").stat().st_uid == 0
+
+
+def starts(machine: Machine, role: str) -> list[str | None]:
+    """The config (its sha256) K3s read each time it started as `role`, by the stand-in's
+    record."""
+    path = machine.path("/var/lib/rancher/stand-in/calls.jsonl")
+    calls = [json.loads(line) for line in path.read_text().splitlines()]
+    return [c.get("config_sha256") for c in calls if c["argv"][:1] == [role]]
+
+
+def test_a_changed_config_restarts_k3s_where_it_changed_and_only_there(
+    lab: Lab, tmp_path: Path
+) -> None:
+    """The stand-in install.sh, like the real one, does not restart K3s for a new config
+    alone: without INSTALL_K3S_FORCE_RESTART the new tls-san would be written and never read."""
+    path = tmp_path / "cluster.yaml"
+    inventory = write_inventory(lab, path, servers=1, agents=1)
+    assert sugang_cluster("up", cwd=tmp_path).returncode == 0
+    server, agent = machine(lab, "s1"), machine(lab, "a1")
+    assert len(starts(server, "server")) == 1 and len(starts(agent, "agent")) == 1
+
+    inventory["cluster"]["tls_san"] = ["k3s.lab.example"]
+    path.write_text(yaml.safe_dump(inventory, sort_keys=False))
+    changed = sugang_cluster("up", cwd=tmp_path)
+
+    assert changed.returncode == 0, changed.stdout + changed.stderr
+    config = server.path("/etc/rancher/k3s/config.yaml").read_bytes()
+    assert "k3s.lab.example" in yaml.safe_load(config)["tls-san"]
+    assert starts(server, "server")[-1] == hashlib.sha256(config).hexdigest()  # read it
+    assert len(starts(server, "server")) == 2
+    assert len(starts(agent, "agent")) == 1  # its config did not change: left running
+    assert "INSTALL_K3S_FORCE_RESTART=true" in install_log(server).split("---")[-2]
+
+    again = sugang_cluster("up", cwd=tmp_path)
+    assert "nothing changed" in again.stdout and len(starts(server, "server")) == 2

@@ -17,7 +17,14 @@ from sugang.cluster.checks import Finding, Level, summary
 from sugang.cluster.images import IMAGES_DIR, ArchiveError, import_archive, read_archive
 from sugang.cluster.inventory import Inventory, InventoryError, load
 from sugang.cluster.nodes import NodeStatus
-from sugang.cluster.plan import LOAD_BALANCER, HostFacts, Plan, file_sha256, plan_up
+from sugang.cluster.plan import (
+    LOAD_BALANCER,
+    HostFacts,
+    Plan,
+    PlanError,
+    file_sha256,
+    plan_up,
+)
 from sugang.cluster.ssh import HostError, connected
 from sugang.cluster.state import current_plan
 
@@ -47,6 +54,9 @@ def _load(path: Path) -> Inventory:
 def _run(work: Coroutine[Any, Any, T]) -> T:
     try:
         return asyncio.run(work)
+    except PlanError as error:
+        errors.print(str(error), style="red", markup=False, highlight=False, soft_wrap=True)
+        raise typer.Exit(1) from None
     except HostError as error:
         errors.print(f"[red]{error.host}[/red]: [bold]{error.step}[/bold] failed")
         if error.output:

@@ -17,6 +17,21 @@ from pydantic import (
 )
 
 API_PORT = 6443
+# Flags that make a node what it is in the cluster: `sugang cluster` sets each from the
+# inventory, and a flag in server_args, agent_args or a node's args would silently replace it
+# (one name on every server, the joiners told to init a cluster...). Where to say it instead:
+IDENTITY_FLAGS = {
+    "--node-name": "the node's `name`",
+    "--node-ip": "the node's `node_ip`",
+    "--node-external-ip": "the node's `external_address`",
+    "--advertise-address": "the server's `node_ip` (always its advertise address)",
+    "--server": "nothing: joiners are pointed at the first server or the load balancer",
+    "--token": "nothing: the join token is read from the first server",
+    "--agent-token": "nothing: the join token is read from the first server",
+    "--token-file": "nothing: the join token is read from the first server",
+    "--cluster-init": "`cluster.ha: true`",
+    "--flannel-backend": "`cluster.flannel_backend`",
+}
 
 
 class InventoryError(Exception):
@@ -43,6 +58,18 @@ class SshDefaults(Strict):
     )
 
 
+def _flags(args: list[str]) -> list[str]:
+    for arg in args:
+        if not arg.startswith("--"):
+            raise ValueError(f"{arg!r}: give K3s flags as --flag or --flag=value")
+        flag = arg.split("=", 1)[0]
+        if flag in IDENTITY_FLAGS:
+            raise ValueError(
+                f"{arg!r}: sugang cluster sets this itself; use {IDENTITY_FLAGS[flag]}"
+            )
+    return args
+
+
 class Node(Strict):
     name: Annotated[str, Field(pattern=r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")]
     address: str = Field(description="where SSH reaches the machine")
@@ -51,15 +78,30 @@ class Node(Strict):
         description="the private LAN address K3s uses between nodes (--node-ip)"
     )
     external_address: str | None = Field(default=None, description="--node-external-ip")
+    args: list[str] = Field(
+        default=[],
+        description="K3s flags for this node only, after the role's (--node-label, "
+        "--flannel-iface...); list flags add to the cluster's",
+    )
     user: str | None = None
     port: int | None = Field(default=None, ge=1, le=65535)
     key: Path | None = None
+
+    @field_validator("args")
+    @classmethod
+    def flags_only(cls, args: list[str]) -> list[str]:
+        return _flags(args)
 
 
 class LoadBalancer(Strict):
     address: str = Field(description="where SSH reaches the load balancer host")
     api_address: str | None = Field(
         default=None, description="the address clients use for the API (default: address)"
+    )
+    node_ip: ipaddress.IPv4Address | ipaddress.IPv6Address | None = Field(
+        default=None,
+        description="its private address, from which it reaches the servers and the agents "
+        "reach it (default: address); a cloud VM's SSH address is often a public one",
     )
     kind: Literal["nginx", "haproxy"] = "nginx"
     user: str | None = None
@@ -69,6 +111,11 @@ class LoadBalancer(Strict):
     @property
     def endpoint(self) -> str:
         return self.api_address or self.address
+
+    @property
+    def private(self) -> str:
+        """The address the nodes use for it."""
+        return str(self.node_ip) if self.node_ip else self.endpoint
 
 
 class Airgap(Strict):
@@ -91,6 +138,11 @@ class ClusterOptions(Strict):
     api_endpoint: str | None = Field(
         default=None, description="a DNS name or address in front of the servers"
     )
+    kubeconfig_endpoint: str | None = Field(
+        default=None,
+        description="the API's address in the kubeconfig written for you, when your machine "
+        "reaches the cluster by another address than the nodes do (a public one)",
+    )
     tls_san: list[str] = []
     flannel_backend: Literal["vxlan", "host-gw", "wireguard-native", "none"] = "vxlan"
     disable: list[
@@ -111,12 +163,7 @@ class ClusterOptions(Strict):
     @field_validator("server_args", "agent_args")
     @classmethod
     def flags_only(cls, args: list[str]) -> list[str]:
-        for arg in args:
-            if not arg.startswith("--"):
-                raise ValueError(f"{arg!r}: give K3s flags as --flag or --flag=value")
-            if arg.split("=", 1)[0] in {"--token", "--agent-token", "--server", "--node-ip"}:
-                raise ValueError(f"{arg!r}: sugang cluster sets this itself")
-        return args
+        return _flags(args)
 
 
 class Inventory(Strict):
@@ -149,6 +196,17 @@ class Inventory(Strict):
                 f"{len(servers)} servers need ha: true (embedded etcd); without HA there is "
                 "one server"
             )
+        lb = self.load_balancer
+        if lb:
+            lb_addresses = {lb.address, lb.endpoint, lb.private}
+            for server in servers:
+                if lb_addresses & {server.address, str(server.node_ip)}:
+                    raise ValueError(
+                        f"the load balancer is on the server {server.name}: both would listen "
+                        f"on {API_PORT} (k3s-io/k3s#9257); give it a machine of its own, or "
+                        "leave load_balancer out and use api_endpoint (a DNS name over the "
+                        "servers)"
+                    )
         endpoint = self.cluster.api_endpoint
         if self.load_balancer and endpoint and endpoint != self.load_balancer.endpoint:
             raise ValueError(
@@ -171,15 +229,30 @@ class Inventory(Strict):
 
     @property
     def api_endpoint(self) -> str:
-        """The address clients and agents use for the API: the load balancer, the given
-        DNS name, or the first server."""
+        """The address the agents join and the nodes use for the API: the load balancer's
+        private address, the given DNS name, or the first server's node_ip."""
         if self.load_balancer:
-            return self.load_balancer.endpoint
+            return self.load_balancer.private
         return self.cluster.api_endpoint or str(self.first_server.node_ip)
 
     @property
     def api_url(self) -> str:
         return f"https://{bracket(self.api_endpoint)}:{API_PORT}"
+
+    @property
+    def kubeconfig_endpoint(self) -> str:
+        """The address the operator's kubeconfig uses: the one given, the load balancer's
+        client address, the given DNS name, or the address SSH reaches the first server by
+        (a laptop outside the cloud's private network cannot reach its node_ip)."""
+        if self.cluster.kubeconfig_endpoint:
+            return self.cluster.kubeconfig_endpoint
+        if self.load_balancer:
+            return self.load_balancer.endpoint
+        return self.cluster.api_endpoint or self.first_server.address
+
+    @property
+    def kubeconfig_url(self) -> str:
+        return f"https://{bracket(self.kubeconfig_endpoint)}:{API_PORT}"
 
     def node(self, name: str) -> Node:
         for node in self.nodes:

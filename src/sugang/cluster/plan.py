@@ -24,6 +24,17 @@ from sugang.cluster.render import (
 K3S_BINARY = "/usr/local/bin/k3s"
 INSTALL_SCRIPT = "/usr/local/bin/k3s-install.sh"
 LOAD_BALANCER = "load-balancer"
+# left on a node whose install failed: the next run installs again. The config stays where it
+# is: a unit that restarts meanwhile (Restart=always) must not come up without it, as a
+# standalone server
+FAILED_MARK = "/etc/rancher/k3s/sugang-install-failed"
+# apt on a fresh cloud image: unattended-upgrades may hold dpkg's lock for minutes
+APT = "apt-get -o DPkg::Lock::Timeout=600"
+APT_FAILED = (
+    "echo 'apt-get failed. If it waited 10 minutes for the dpkg lock, another apt or "
+    "unattended-upgrades still runs (systemctl status unattended-upgrades): wait for it and run "
+    "`sugang cluster up` again' >&2; exit 1"
+)
 # Stands in for the join token in a plan made before the first server exists; `up` plans
 # again once it has read the real one.
 TOKEN_PLACEHOLDER = "<the join token, read from the first server>"
@@ -46,6 +57,7 @@ class HostFacts:
 
     k3s_version: str | None = None
     installed_as: Role | None = None
+    install_failed: bool = False  # the last install on it failed (FAILED_MARK)
     config_sha256: str | None = None
     binary_sha256: str | None = None
     ufw_active: bool = False
@@ -122,6 +134,20 @@ def plan_up(
     (read before planning, never printed); joiners' configs need it."""
     plan = Plan()
     first = inventory.first_server
+    # a channel resolves to the release of the day: every node after the first runs the
+    # version the first server runs, so a node added later does not get a newer one
+    pinned = inventory.cluster.k3s_version or facts[first.name].k3s_version
+    newer = []
+    for node in inventory.nodes:
+        running = facts[node.name].k3s_version
+        if pinned and running and _minor(running) > _minor(pinned):
+            newer.append(node.name)
+    if newer and not inventory.cluster.airgap:
+        raise PlanError(
+            f"{', '.join(newer)} run a newer K3s minor than {pinned} (the first server's or "
+            "k3s_version): a node may not be newer than the servers; uninstall K3s there, or "
+            "upgrade the cluster first (servers first)"
+        )
     # before anything joins: with ufw denying incoming traffic, no join would get through
     plan.add(
         "firewall",
@@ -131,14 +157,8 @@ def plan_up(
     plan.add(
         "first server",
         [
-            _install(inventory, first, facts[first.name], token, binary_sha256),
-            Step(
-                first.name,
-                Action.WAIT_API,
-                "the API answers /readyz",
-                commands=("k3s kubectl get --raw=/readyz",),
-                changes=False,
-            ),
+            _install(inventory, first, facts[first.name], token, binary_sha256, None),
+            _wait_api(first.name),
             Step(
                 first.name,
                 Action.READ_TOKEN,
@@ -149,15 +169,23 @@ def plan_up(
         ],
     )
     others = [s for s in inventory.servers if s != first]
-    plan.add(
-        "servers",
-        [_install(inventory, s, facts[s.name], token, binary_sha256) for s in others],
-    )
+    # one at a time, each answering /readyz before the next: a restart for a new config must
+    # not take two members of etcd's quorum at once
+    servers: list[Step] = []
+    for server in others:
+        install = _install(inventory, server, facts[server.name], token, binary_sha256, pinned)
+        servers.append(install)
+        if install.changes:
+            servers.append(_wait_api(server.name))
+    plan.add("servers", servers)
     if inventory.load_balancer:
         plan.add("load balancer", _load_balancer(inventory, facts[LOAD_BALANCER]))
     plan.add(
         "agents",
-        [_install(inventory, a, facts[a.name], token, binary_sha256) for a in inventory.agents],
+        [
+            _install(inventory, a, facts[a.name], token, binary_sha256, pinned)
+            for a in inventory.agents
+        ],
         parallel=True,
     )
     plan.add(
@@ -166,7 +194,7 @@ def plan_up(
             Step(
                 first.name,
                 Action.KUBECONFIG,
-                f"server set to {inventory.api_url}, context {inventory.cluster.name!r}",
+                f"server set to {inventory.kubeconfig_url}, context {inventory.cluster.name!r}",
                 commands=("cat /etc/rancher/k3s/k3s.yaml",),
                 changes=False,
             ),
@@ -182,12 +210,33 @@ def plan_up(
     return plan
 
 
+class PlanError(Exception):
+    """The hosts are in a state `up` must not change on its own."""
+
+
+def _minor(version: str) -> tuple[int, int]:
+    """(1, 34) of "v1.34.1+k3s1"."""
+    major, minor = version.lstrip("v").split(".")[:2]
+    return int(major), int(minor)
+
+
+def _wait_api(host: str) -> Step:
+    return Step(
+        host,
+        Action.WAIT_API,
+        "the API answers /readyz",
+        commands=("k3s kubectl get --raw=/readyz",),
+        changes=False,
+    )
+
+
 def _install(
     inventory: Inventory,
     node: Node,
     facts: HostFacts,
     token: str | None,
     binary_sha256: str | None,
+    pinned: str | None,
 ) -> Step:
     role = node.role
     needs_token = not (role is Role.SERVER and node == inventory.first_server)
@@ -196,12 +245,16 @@ def _install(
         k3s_config(inventory, node, TOKEN_PLACEHOLDER if waiting_for_token else token)
     )
     reasons = []
+    config_changed = False
     if facts.installed_as is None:
         reasons.append("K3s is not installed")
+    elif facts.install_failed:
+        reasons.append("the last install failed")
     elif facts.installed_as is not role:
         reasons.append(f"installed as {facts.installed_as}, the inventory says {role}")
     elif waiting_for_token or facts.config_sha256 != sha256(content):
         reasons.append(f"{K3S_CONFIG} differs")
+        config_changed = True
     uploads: list[Upload] = []
     options = inventory.cluster
     if options.airgap:
@@ -213,11 +266,12 @@ def _install(
             uploads.append(Upload(options.airgap.install_script, INSTALL_SCRIPT))
         install = f"INSTALL_K3S_SKIP_DOWNLOAD=true INSTALL_K3S_EXEC={role} sh {INSTALL_SCRIPT}"
     else:
+        version = options.k3s_version or pinned
         if options.k3s_version and facts.k3s_version != options.k3s_version:
             reasons.append(f"K3s {facts.k3s_version or 'absent'}, wanted {options.k3s_version}")
         pin = (
-            f"INSTALL_K3S_VERSION={shlex.quote(options.k3s_version)}"
-            if options.k3s_version
+            f"INSTALL_K3S_VERSION={shlex.quote(version)}"
+            if version
             else f"INSTALL_K3S_CHANNEL={shlex.quote(options.channel)}"
         )
         # downloaded first: a failed download must fail the step, not feed sh an empty script
@@ -227,7 +281,14 @@ def _install(
         )
     if not reasons:
         return Step(node.name, Action.INSTALL, "up to date", changes=False)
-    commands = [install]
+    if config_changed:
+        # install.sh restarts K3s only when the binary, the unit or its env file changed, and
+        # config.yaml is none of them ("No change detected so skipping service start")
+        install = install.replace(
+            "INSTALL_K3S_EXEC=", "INSTALL_K3S_FORCE_RESTART=true INSTALL_K3S_EXEC="
+        )
+        reasons[-1] += ": K3s restarts to read it"
+    commands = [install, f"rm -f {FAILED_MARK}"]
     if facts.installed_as is not None and facts.installed_as is not role:
         old = "k3s-agent-uninstall.sh" if facts.installed_as is Role.AGENT else "k3s-uninstall.sh"
         commands.insert(0, f"/usr/local/bin/{old}")
@@ -260,7 +321,12 @@ def _load_balancer(inventory: Inventory, facts: HostFacts) -> list[Step]:
     if ready and facts.lb_config_sha256 == sha256(content):
         return [Step(LOAD_BALANCER, Action.LOAD_BALANCER, "up to date", changes=False)]
     if not facts.lb_installed or (lb.kind == "nginx" and not facts.nginx_has_stream):
-        commands.insert(0, f"DEBIAN_FRONTEND=noninteractive apt-get install -y -q {package}")
+        # a fresh image's package lists may be empty or stale: update first
+        commands.insert(
+            0,
+            f"export DEBIAN_FRONTEND=noninteractive; {{ {APT} update -q && "
+            f"{APT} install -y -q {package}; }} || {{ {APT_FAILED}; }}",
+        )
     return [
         Step(
             LOAD_BALANCER,
@@ -307,7 +373,8 @@ def _firewall(inventory: Inventory, node: Node) -> Step:
     ports += FLANNEL_PORTS.get(inventory.cluster.flannel_backend, [])
     sources = list(peers)
     if node.role is Role.SERVER and inventory.load_balancer:
-        sources.append(inventory.load_balancer.address)
+        lb = inventory.load_balancer
+        sources.append(str(lb.node_ip) if lb.node_ip else lb.address)  # where it connects from
     rules = [
         f"ufw allow from {source} to any port {port.split('/')[0]} proto {port.split('/')[1]}"
         for source in dict.fromkeys(sources)

@@ -16,6 +16,10 @@ HAPROXY_CONFIG = "/etc/haproxy/haproxy.cfg"
 MANAGED = "# Written by `sugang cluster up`; changes here are overwritten on the next run."
 
 
+# K3s flags that may be given more than once: the inventory's values are added to the tool's
+LIST_FLAGS = {"tls-san", "disable", "node-label", "node-taint"}
+
+
 def k3s_config(inventory: Inventory, node: Node, token: str | None) -> dict[str, Any]:
     """/etc/rancher/k3s/config.yaml for one node. The token goes into this file (mode 0600)
     rather than onto a command line, so no process list ever shows it."""
@@ -25,6 +29,9 @@ def k3s_config(inventory: Inventory, node: Node, token: str | None) -> dict[str,
         config["node-external-ip"] = node.external_address
     first = inventory.first_server
     if node.role is Role.SERVER:
+        # without it K3s advertises the external address when there is one, and in-cluster
+        # API traffic goes to public addresses a firewall may block
+        config["advertise-address"] = str(node.node_ip)
         if node == first:
             if options.ha:
                 config["cluster-init"] = True
@@ -38,12 +45,26 @@ def k3s_config(inventory: Inventory, node: Node, token: str | None) -> dict[str,
             config["flannel-backend"] = options.flannel_backend
         if options.disable:
             config["disable"] = list(options.disable)
-        config |= flags_to_config(options.server_args)
+        role_args = options.server_args
     else:
         config["server"] = inventory.api_url
         config["token"] = _required(token)
-        config |= flags_to_config(options.agent_args)
-    return config
+        role_args = options.agent_args
+    return merge_flags(config, flags_to_config([*role_args, *node.args]))
+
+
+def merge_flags(config: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
+    """`extra` on top of the tool's config: list flags add to its values (a --tls-san of the
+    user's beside the load balancer's), others are set."""
+    merged = dict(config)
+    for key, value in extra.items():
+        if key in LIST_FLAGS:
+            values = value if isinstance(value, list) else [value]
+            current = merged.get(key, [])
+            merged[key] = list(dict.fromkeys([*current, *values]))
+        else:
+            merged[key] = value
+    return merged
 
 
 def _required(token: str | None) -> str:
@@ -54,8 +75,12 @@ def _required(token: str | None) -> str:
 
 def tls_sans(inventory: Inventory, node: Node) -> list[str]:
     """Names the API certificate must carry beyond the node's own (K3s adds its IP and
-    hostname): the API endpoint, the extra names, the node's external address."""
-    names = [inventory.api_endpoint, *inventory.cluster.tls_san]
+    hostname): the API endpoint, the kubeconfig's, the load balancer's addresses, the extra
+    names, the node's external address."""
+    names = [inventory.api_endpoint, inventory.kubeconfig_endpoint]
+    if inventory.load_balancer:
+        names.append(inventory.load_balancer.endpoint)
+    names += inventory.cluster.tls_san
     if node.external_address:
         names.append(node.external_address)
     return list(dict.fromkeys(n for n in names if n != str(node.node_ip)))
@@ -67,6 +92,10 @@ def flags_to_config(flags: list[str]) -> dict[str, Any]:
     config: dict[str, Any] = {}
     for flag in flags:
         key, has_value, value = flag.removeprefix("--").partition("=")
+        if key in LIST_FLAGS and has_value:
+            items = value.split(",") if key == "disable" else [value]
+            config[key] = [*config.get(key, []), *items]
+            continue
         item: Any = value if has_value else True
         if key in config:
             previous = config[key]
@@ -149,7 +178,7 @@ def kubeconfig_for(k3s_yaml: str, inventory: Inventory) -> dict[str, Any]:
     name = inventory.cluster.name
     cluster = config["clusters"][0]
     cluster["name"] = name
-    cluster["cluster"]["server"] = inventory.api_url
+    cluster["cluster"]["server"] = inventory.kubeconfig_url
     config["users"][0]["name"] = name
     context = config["contexts"][0]
     context["name"] = name

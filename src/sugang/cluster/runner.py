@@ -29,9 +29,8 @@ from sugang.cluster.nodes import (
     wait_for_api,
     wait_for_nodes,
 )
-from sugang.cluster.plan import LOAD_BALANCER, TOKEN_PLACEHOLDER, Action, Step
+from sugang.cluster.plan import FAILED_MARK, LOAD_BALANCER, TOKEN_PLACEHOLDER, Action, Step
 from sugang.cluster.render import (
-    K3S_CONFIG,
     K3S_KUBECONFIG,
     NODE_TOKEN,
     kubeconfig_for,
@@ -154,8 +153,8 @@ async def apply_step(host: Host, step: Step, report: Report) -> None:
             await host.run(command, step=str(step.action))
     except HostError:
         if step.action is Action.INSTALL:
-            # the config is set aside so that the rerun sees this node as not done
-            await host.run(f"mv -f {K3S_CONFIG} {K3S_CONFIG}.failed", check=False)
+            # marked so that the rerun installs again; the config stays (see FAILED_MARK)
+            await host.run(f"mkdir -p /etc/rancher/k3s && touch {FAILED_MARK}", check=False)
         raise
 
 

@@ -5,7 +5,7 @@ import asyncio
 
 from sugang.cluster.checks import key_values
 from sugang.cluster.inventory import Inventory, Role
-from sugang.cluster.plan import LOAD_BALANCER, HostFacts, Plan, file_sha256, plan_up
+from sugang.cluster.plan import FAILED_MARK, LOAD_BALANCER, HostFacts, Plan, file_sha256, plan_up
 from sugang.cluster.render import (
     HAPROXY_CONFIG,
     K3S_CONFIG,
@@ -22,6 +22,7 @@ if [ -x /usr/local/bin/k3s-uninstall.sh ]; then echo role=server;
 elif [ -x /usr/local/bin/k3s-agent-uninstall.sh ]; then echo role=agent; fi
 echo "config=$(sha256sum {K3S_CONFIG} 2>/dev/null | cut -d' ' -f1)"
 echo "binary=$(sha256sum /usr/local/bin/k3s 2>/dev/null | cut -d' ' -f1)"
+[ -e {FAILED_MARK} ] && echo failed=yes
 if command -v ufw >/dev/null && ufw status 2>/dev/null | grep -q '^Status: active'; then
   echo ufw=active; fi
 """
@@ -50,6 +51,7 @@ async def node_facts(host: Host) -> HostFacts:
         installed_as=Role(found["role"]) if found.get("role") else None,
         config_sha256=found.get("config") or None,
         binary_sha256=found.get("binary") or None,
+        install_failed=found.get("failed") == "yes",
         ufw_active=found.get("ufw") == "active",
     )
 

@@ -20,6 +20,21 @@ fi
 [ "$INSTALL_K3S_SKIP_DOWNLOAD" = true ] || { echo "stand-in: only the air-gapped path is played" >&2; exit 1; }
 [ -x /usr/local/bin/k3s ] || { echo "[ERROR]  /usr/local/bin/k3s is missing" >&2; exit 1; }
 [ -r /etc/rancher/k3s/config.yaml ] || { echo "stand-in: no config.yaml" >&2; exit 1; }
+# Like the real script, K3s is (re)started only when the binary, the unit or its env file
+# changed, or INSTALL_K3S_FORCE_RESTART=true: config.yaml is not among them ("No change
+# detected so skipping service start"). Here the "unit" is INSTALL_K3S_EXEC and the env file
+# the K3S_* variables.
+state=/var/lib/rancher/stand-in/unit.sha256
+now="$( { sha256sum /usr/local/bin/k3s | cut -d' ' -f1; echo "$INSTALL_K3S_EXEC"; env | grep -E '^K3S_' | sort; } | sha256sum | cut -d' ' -f1)"
+running=""
+pidfile=/var/lib/rancher/k3s/stand-in.pid
+if [ -s $pidfile ] && kill -0 "$(cat $pidfile)" 2>/dev/null; then running=yes; fi
+if [ "${INSTALL_K3S_EXEC%% *}" = agent ] && [ -e /var/lib/rancher/k3s/agent/joined ]; then running=yes; fi
+if [ -n "$running" ] && [ -s $state ] && [ "$(cat $state)" = "$now" ] && [ "$INSTALL_K3S_FORCE_RESTART" != true ]; then
+  echo "[INFO]  No change detected so skipping service start"
+  exit 0
+fi
+echo "$now" > $state
 ln -sf k3s /usr/local/bin/kubectl
 cat > /usr/local/bin/k3s-killall.sh <<'KILL'
 #!/bin/sh
@@ -40,10 +55,10 @@ chmod 755 /usr/local/bin/$uninstall
 if [ "$role" = agent ]; then
   /usr/local/bin/k3s agent
 else
-  rm -f /var/lib/rancher/k3s/server/node-token
+  rm -f /var/lib/rancher/k3s/stand-in.ready
   setsid /usr/local/bin/k3s server </dev/null >>/var/lib/rancher/stand-in/server.log 2>&1 &
   for _ in $(seq 100); do
-    [ -s /var/lib/rancher/k3s/server/node-token ] && exit 0
+    [ -s /var/lib/rancher/k3s/stand-in.ready ] && exit 0
     sleep 0.1
   done
   echo "[ERROR]  k3s server did not start:" >&2
