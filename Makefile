@@ -73,14 +73,17 @@ chaos: install cluster-hosts
 VERSION := $(shell sed -n 's/^version = "\(.*\)"/\1/p' pyproject.toml)
 CONTAINER ?= docker
 PLATFORM ?= linux/amd64
+# the name in full: podman and buildah would otherwise call it localhost/sugang, which is not
+# the docker.io/library/sugang the pods ask containerd for
+IMAGE = docker.io/library/sugang:$(VERSION)
 image:
 	mkdir -p dist
 ifeq ($(CONTAINER),buildah)
-	buildah bud --platform $(PLATFORM) -t sugang:$(VERSION) .
-	buildah push sugang:$(VERSION) docker-archive:dist/sugang-$(VERSION).tar:sugang:$(VERSION)
+	buildah bud --platform $(PLATFORM) -t $(IMAGE) .
+	buildah push $(IMAGE) docker-archive:dist/sugang-$(VERSION).tar:$(IMAGE)
 else
-	$(CONTAINER) build --platform $(PLATFORM) -t sugang:$(VERSION) .
-	$(CONTAINER) save -o dist/sugang-$(VERSION).tar sugang:$(VERSION)
+	$(CONTAINER) build --platform $(PLATFORM) -t $(IMAGE) .
+	$(CONTAINER) save -o dist/sugang-$(VERSION).tar $(IMAGE)
 endif
 
 lint: dev

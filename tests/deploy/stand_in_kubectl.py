@@ -197,7 +197,7 @@ def apply():
         old = objects.get(key(d), {})
         d["metadata"]["creationTimestamp"] = old.get("metadata", {}).get(
             "creationTimestamp",
-            datetime.datetime.now(datetime.UTC).isoformat(timespec="microseconds"),
+            datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         )
         d["metadata"]["managedFields"] = [{"manager": manager, "operation": "Apply"}]
         if d["kind"] == "Job":
@@ -218,6 +218,8 @@ def strip(obj):
 
 
 def job_status():
+    if os.environ.get("STAND_IN_POD_WAITING", "").startswith("migrate:"):
+        return {"active": 1}  # a pod that cannot start: no condition, ever (backoffLimit aside)
     outcome = os.environ.get("STAND_IN_JOB", "complete")
     if outcome == "failed":
         return {
@@ -259,7 +261,12 @@ def pods(selector):
         "state": {"waiting": {"reason": reason, "message": messages.get(reason, "")}},
     }
     where = "initContainerStatuses" if container == "wait-for-schema" else "containerStatuses"
-    return [{"metadata": {"name": name}, "status": {where: [status]}}]
+    labels = (
+        {"job-name": "sugang-migrate"}
+        if component == "migrate"
+        else {"app.kubernetes.io/component": "api", "pod-template-hash": "5d9c7b8f4"}
+    )
+    return [{"metadata": {"name": name, "labels": labels}, "status": {where: [status]}}]
 
 
 def get():
@@ -351,6 +358,26 @@ def get():
                 },
             }
         )
+    elif what == "replicasets":
+        listing(
+            [
+                {
+                    "metadata": {
+                        "name": "sugang-api-5d9c7b8f4",
+                        "labels": {"pod-template-hash": "5d9c7b8f4"},
+                        "annotations": {"deployment.kubernetes.io/revision": "2"},
+                        "ownerReferences": [{"kind": "Deployment", "name": "sugang-api"}],
+                    }
+                }
+            ]
+        )
+    elif "/" in what:  # one object: "statefulsets.apps/sugang-postgres"
+        resource, name = what.split("/")
+        grp, kind = resource_of(resource)
+        found = objects.get("|".join([grp, kind, ns, name]))
+        if found is None and "--ignore-not-found" not in args:
+            fail(f'Error from server (NotFound): {resource} "{name}" not found')
+        out(found or "")
     elif what == "pods":
         listing(pods(option("-l")))
     elif what == "secrets":

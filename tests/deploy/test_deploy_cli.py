@@ -346,12 +346,11 @@ def test_the_first_ha_deploy_waits_for_the_operator_and_retries_its_webhook(
 def test_an_image_the_nodes_cannot_pull_ends_the_deploy_at_once(
     kit_without_secrets: Path, stand_in: dict[str, str]
 ) -> None:
-    env = {**stand_in, "STAND_IN_POD_WAITING": "api:wait-for-schema:ErrImagePull"}
+    env = {**stand_in, "STAND_IN_POD_WAITING": "api:wait-for-schema:ImagePullBackOff"}
     answer = deploy(kit_without_secrets, env, "--overlay", "multi-node", "--timeout", "600")
     assert answer.returncode == 1
     message = " ".join(answer.stderr.split())
-    assert "pod sugang-api-5d9c7b8f4-q2w8e, container wait-for-schema: ErrImagePull" in message
-    assert "pull access denied" in message
+    assert "pod sugang-api-5d9c7b8f4-q2w8e, container wait-for-schema: ImagePullBackOff" in message
     assert "sugang cluster images import" in message
     polls = [c for c in calls(env) if "deployment" in c["args"]]
     assert len(polls) == 1  # the first look, not 600 s of them
@@ -437,6 +436,9 @@ def test_uninstall_keeps_the_data_unless_told(
     assert answer.returncode == 0, answer.stdout + answer.stderr
     left = {(o["kind"], o["metadata"]["name"]) for o in state(stand_in).values()}
     assert ("StatefulSet", "sugang-postgres") in left and ("Namespace", "sugang") in left
+    # what the kept database needs to start again: its config, priority, network policies
+    assert {("ConfigMap", "sugang-config"), ("PriorityClass", "sugang-critical"),
+            ("NetworkPolicy", "default-deny-ingress")} <= left  # fmt: skip
     assert ("Secret", "made-by-a-controller") in left  # not applied by sugang deploy
     assert any(kind == "Secret" and name.startswith("sugang-db-credentials") for kind, name in left)
     assert not {("Deployment", "sugang-api"), ("HelmChart", "kube-prometheus-stack")} & left
@@ -464,7 +466,7 @@ def test_a_finished_migration_job_is_replaced(
     assert answer.returncode == 0, answer.stderr
     asked = [" ".join(c["args"][2:]) for c in calls(stand_in) if c["args"][0] != "kustomize"]
     second = asked[max(i for i, s in enumerate(asked) if s.startswith("api-resources")) :]
-    deleted = second.index("-n sugang delete job sugang-migrate --wait=true")
+    deleted = second.index("-n sugang delete job sugang-migrate --ignore-not-found --wait=true")
     assert deleted < next(i for i, a in enumerate(second) if a.startswith("apply"))
     assert "(Traefik ingress)" in answer.stdout and ":31234" not in answer.stdout
 
@@ -554,3 +556,42 @@ def test_a_cluster_deployed_before_the_split_keeps_its_values(
         "admin-password": "old-grafana",
     }
     assert "\ngenerated" not in "\n" + answer.stderr
+
+
+def test_a_migration_job_whose_pod_cannot_start_is_replaced_by_the_next_deploy(
+    kit_without_secrets: Path, stand_in: dict[str, str]
+) -> None:
+    """A Job whose image cannot be pulled stays active and migrates nothing: the deploy names
+    it; the next deploy, with the image fixed, replaces the Job instead of waiting on it."""
+    stuck = {**stand_in, "STAND_IN_POD_WAITING": "migrate:migrate:ImagePullBackOff"}
+    failed = deploy(kit_without_secrets, stuck, "--overlay", "multi-node")
+    assert failed.returncode == 1 and "container migrate: ImagePullBackOff" in failed.stderr
+
+    fixed = deploy(kit_without_secrets, stuck, "--overlay", "multi-node", "--image", "sugang:0.1.1")
+    assert "still running" not in fixed.stderr
+    asked = [" ".join(c["args"][2:]) for c in calls(stuck) if c["args"][0] != "kustomize"]
+    second = asked[max(i for i, a in enumerate(asked) if a.startswith("api-resources")) :]
+    assert "-n sugang delete job sugang-migrate --ignore-not-found --wait=true" in second
+
+
+def test_a_database_of_an_older_kit_without_the_label_is_not_left_behind(
+    kit_without_secrets: Path, stand_in: dict[str, str]
+) -> None:
+    """The ha overlay of the kit before this one put no part-of label on its Cluster: the
+    switch to multi-node still sees it, by name, and refuses."""
+    unlabelled = {
+        "helm.cattle.io|HelmChart|kube-system|cloudnative-pg": {
+            "apiVersion": "helm.cattle.io/v1", "kind": "HelmChart",
+            "metadata": {"name": "cloudnative-pg", "namespace": "kube-system"},
+            "spec": {"targetNamespace": "cnpg-system"},
+        },
+        "postgresql.cnpg.io|Cluster|sugang|sugang-db": {
+            "apiVersion": "postgresql.cnpg.io/v1", "kind": "Cluster",
+            "metadata": {"name": "sugang-db", "namespace": "sugang"}, "spec": {"instances": 3},
+        },
+    }  # fmt: skip
+    Path(stand_in["STAND_IN_STATE"]).write_text(json.dumps({"objects": unlabelled, "counters": {}}))
+    answer = deploy(kit_without_secrets, stand_in, "--overlay", "multi-node")
+    assert answer.returncode == 1
+    assert "Cluster sugang-db in sugang" in " ".join(answer.stderr.split())
+    assert not [c for c in calls(stand_in) if c["args"][2:3] == ["apply"]]

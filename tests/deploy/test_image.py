@@ -97,5 +97,11 @@ def test_the_kit_runs_the_image_make_image_builds() -> None:
     planned = subprocess.run(
         ["make", "-n", "image"], cwd=ROOT, capture_output=True, text=True, check=True
     ).stdout
-    assert f"-t sugang:{version} ." in planned
-    assert f"save -o dist/sugang-{version}.tar sugang:{version}" in planned
+    image = f"docker.io/library/sugang:{version}"  # podman's and buildah's too, not localhost/
+    assert f"-t {image} ." in planned
+    assert f"save -o dist/sugang-{version}.tar {image}" in planned
+    buildah = subprocess.run(
+        ["make", "-n", "image", "CONTAINER=buildah"], cwd=ROOT, capture_output=True, text=True,
+        check=True,
+    ).stdout  # fmt: skip
+    assert f"docker-archive:dist/sugang-{version}.tar:{image}" in buildah

@@ -277,6 +277,15 @@ def images_import(
         errors.print(str(error), style="red", highlight=False)
         raise typer.Exit(2) from None
     names = node or known
+    local = [image for image in found.images if image.startswith("localhost/")]
+    if local:
+        errors.print(
+            f"[yellow]note[/yellow]: {', '.join(local)}: podman and buildah name an image "
+            "without a registry localhost/…, and the kit's pods ask for docker.io/library/… "
+            "(`make image` tags it so)",
+            highlight=False,
+            soft_wrap=True,
+        )
     console.print(
         f"{archive.name}: {', '.join(found.images) or 'images not listed in the archive'} "
         f"({found.size / 2**20:.1f} MiB) → {len(names)} node(s)",

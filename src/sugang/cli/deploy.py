@@ -67,6 +67,8 @@ def deploy_command(
             raise KitError(f"--migrate-from {migrate_from!r}: one of {', '.join(OVERLAYS)}")
         if delete_data and not uninstall_:
             raise KitError("--delete-data goes with --uninstall")
+        if uninstall_ and (dry_run or rotate_secrets or migrate_from):
+            raise KitError("--uninstall takes no --dry-run, --rotate-secrets or --migrate-from")
         kubectl = None if dry_run else Kubectl(context)
         if uninstall_:
             assert kubectl is not None

@@ -179,7 +179,8 @@ class Host:
     ) -> None:
         """Copy a local file over SFTP, then move it into place as root. `progress` hears
         (bytes sent, total) as it goes."""
-        staging = f"/tmp/sugang-upload-{uuid.uuid4().hex[:12]}"
+        # /var/tmp: /tmp is a RAM disk on many systems, and an image archive may be large
+        staging = f"/var/tmp/sugang-upload-{uuid.uuid4().hex[:12]}"
 
         def heard(_source: bytes, _target: bytes, sent: int, total: int) -> None:
             if progress:

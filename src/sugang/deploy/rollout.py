@@ -51,6 +51,10 @@ IMAGE_HINT = (
     "then `sugang cluster images import dist/sugang-<version>.tar`), or push it to a registry "
     "the nodes can pull from and pass --image (docs/k3s.md, section 3)"
 )
+# seconds a reason must last before it ends the deploy (others end it at once): in ha the
+# database's password Secret appears only once CloudNativePG has reconciled its Cluster, and a
+# registry may fail a pull once and serve the next
+STUCK_AFTER = {"CreateContainerConfigError": 90.0, "ErrImagePull": 20.0}
 STUCK = {
     "ErrImagePull": IMAGE_HINT,
     "ImagePullBackOff": IMAGE_HINT,
@@ -225,6 +229,8 @@ def deploy(
     present = rendered.keys()
     orphans = [o for o in owned_objects(kubectl, served, kit_kinds) if o.key not in present]
     running = deployed_overlay(kubectl)
+    known = {o.key for o in orphans}
+    orphans += [o for o in _databases_by_name(kubectl, served, present) if o.key not in known]
     databases = [o for o in orphans if o.is_database]
     if databases and migrate_from is None:
         raise KitError(
@@ -301,6 +307,32 @@ def deploy(
     return notes
 
 
+DATABASE_NAMES = (
+    ("apps", "StatefulSet", "sugang-postgres"),
+    ("postgresql.cnpg.io", "Cluster", "sugang-db"),
+)
+
+
+def _databases_by_name(
+    kubectl: Kubectl, served: dict[Kind, ApiResource], present: set[tuple[str, str, str, str]]
+) -> list[Owned]:
+    """The kit's databases the render lacks, found by name: a kit before 0.1's labels put
+    none on ha's Cluster, and a database must never be left behind unnoticed."""
+    found = []
+    for group, kind, name in DATABASE_NAMES:
+        resource = served.get((group, kind))
+        if resource is None or (group, kind, NAMESPACE, name) in present:
+            continue
+        answer = kubectl.run(
+            "-n", NAMESPACE, "get", f"{resource.qualified}/{name}", "-o", "json",
+            "--ignore-not-found",
+        )  # fmt: skip
+        if answer.strip():
+            labels = {"app.kubernetes.io/component": "database"}
+            found.append(Owned(group, kind, NAMESPACE, name, labels, resource.qualified))
+    return found
+
+
 def deployed_overlay(kubectl: Kubectl) -> str | None:
     """The overlay the last deploy applied (recorded on the namespace), if any."""
     answer = kubectl.run("get", "namespace", NAMESPACE, "-o", "json", "--ignore-not-found")
@@ -312,11 +344,14 @@ def deployed_overlay(kubectl: Kubectl) -> str | None:
 
 
 def _beside_database(owned: Owned) -> bool:
-    """The old database's Service and NetworkPolicy stay with it while its data moves."""
+    """What the old database needs while its data moves: its Service, its operator's chart,
+    and the NetworkPolicies (without its own, default-deny cuts it off)."""
+    if owned.kind == "NetworkPolicy":
+        return True
     return owned.labels.get("app.kubernetes.io/component") == "database" and owned.kind in {
         "Service",
-        "NetworkPolicy",
         "PodDisruptionBudget",
+        "HelmChart",
     }
 
 
@@ -371,7 +406,7 @@ def uninstall(
     if delete_data:
         kept: list[Owned] = []
     else:
-        kept = [o for o in owned if _holds_data(o, owned)]
+        kept = [o for o in owned if _holds_data(o)]
     going = [o for o in owned if o not in kept]
     builtin = {("", "Namespace"), ("helm.cattle.io", "HelmChart")}
     custom = [o for o in going if o.group not in {"", "apps", "batch"} | {g for g, _ in builtin}]
@@ -385,12 +420,19 @@ def uninstall(
     return going, kept
 
 
-def _holds_data(o: Owned, owned: list[Owned]) -> bool:
-    if o.namespace == NAMESPACE and o.kind == "Secret":
-        return True  # the database's password
+def _holds_data(o: Owned) -> bool:
+    """What the kept database needs to run on, and to be reached by a later deploy: its
+    secrets, config, priority class and network policies, and the namespace (deleting it
+    deletes the volumes in it)."""
+    if o.namespace == NAMESPACE and o.kind in {"Secret", "NetworkPolicy"}:
+        return True
+    if o.kind == "ConfigMap" and o.name == "sugang-config":
+        return True
+    if o.kind == "PriorityClass":
+        return True
     if (o.group, o.kind) == ("", "Namespace") and o.name == NAMESPACE:
-        return True  # deleting it deletes the volumes
-    # the database, and the operator that runs it
+        return True
+    # the database, its volume's claims, and the operator that runs it
     return o.labels.get("app.kubernetes.io/component") == "database"
 
 
@@ -421,28 +463,29 @@ def _left(deadline: float) -> int:
 
 
 def _remove_finished_migration(kubectl: Kubectl) -> None:
-    """A Job's pod template cannot change; the new release's Job replaces the old one, once
-    it has finished (deleting a running one would stop a migration halfway: PostgreSQL rolls
-    it back, and the next deploy would start it again)."""
+    """A Job's pod template cannot change; the new release's Job replaces the old one once it
+    has finished, or once its pod cannot even start (an image the nodes cannot get, a crash
+    loop: such a Job stays active for a long time, and nothing of it runs). A migration that
+    is running is left alone (deleting it would stop it halfway)."""
     answer = kubectl.run(
-        "-n",
-        NAMESPACE,
-        "get",
-        "job",
-        "sugang-migrate",
-        "-o",
-        "json",
-        "--ignore-not-found",
-    )
+        "-n", NAMESPACE, "get", "job", "sugang-migrate", "-o", "json", "--ignore-not-found"
+    )  # fmt: skip
     if not answer.strip():
         return
     status = json.loads(answer).get("status", {})
     if status.get("active") and not (status.get("succeeded") or status.get("failed")):
-        raise KitError(
-            "the previous migration Job (sugang-migrate) is still running: wait until "
-            "`kubectl -n sugang get job sugang-migrate` shows it complete, then deploy again"
-        )
-    kubectl.run("-n", NAMESPACE, "delete", "job", "sugang-migrate", "--wait=true")
+        try:
+            _stuck(kubectl, "job-name=sugang-migrate", Watch(patient=False))
+        except KitError:
+            pass  # its pod cannot start: nothing is migrating
+        else:
+            raise KitError(
+                "the previous migration Job (sugang-migrate) is still running: wait until "
+                "`kubectl -n sugang get job sugang-migrate` shows it complete, then deploy again"
+            )
+    kubectl.run(
+        "-n", NAMESPACE, "delete", "job", "sugang-migrate", "--ignore-not-found", "--wait=true"
+    )  # fmt: skip
 
 
 def _wait_for_crd(kubectl: Kubectl, crd: str, deadline: float) -> None:
@@ -477,11 +520,33 @@ def _wait_for_deployments(kubectl: Kubectl, namespace: str, deadline: float) -> 
         time.sleep(3)
 
 
-def _stuck(kubectl: Kubectl, selector: str) -> None:
+@dataclass
+class Watch:
+    """When each (pod, container, reason) was first seen waiting: some reasons end a deploy
+    only once they have lasted (a Secret an operator has yet to write, a pull that may be
+    retried)."""
+
+    first_seen: dict[tuple[str, str, str], float] = field(default_factory=dict)
+    patient: bool = True  # False: every reason counts at once
+
+    def lasted(self, key: tuple[str, str, str]) -> float:
+        if not self.patient:
+            return float("inf")
+        now = time.monotonic()
+        return now - self.first_seen.setdefault(key, now)
+
+
+def _stuck(kubectl: Kubectl, selector: str, watch: Watch, template_hash: str | None = None) -> None:
     """End the deploy when a pod cannot start: an image it cannot get, a crash loop, a missing
-    Secret. Waiting the whole timeout would only hide it."""
+    Secret. Waiting the whole timeout would only hide it. Pods going away, and pods of an
+    older ReplicaSet than `template_hash`'s, are not this release's."""
     pods = kubectl.json("-n", NAMESPACE, "get", "pods", "-l", selector).get("items", [])
     for pod in pods:
+        meta = pod.get("metadata", {})
+        if meta.get("deletionTimestamp"):
+            continue
+        if template_hash and (meta.get("labels") or {}).get("pod-template-hash") != template_hash:
+            continue
         status = pod.get("status", {})
         for container in status.get("initContainerStatuses", []) + status.get(
             "containerStatuses", []
@@ -490,7 +555,9 @@ def _stuck(kubectl: Kubectl, selector: str) -> None:
             reason = waiting.get("reason", "")
             if reason not in STUCK:
                 continue
-            name = pod["metadata"]["name"]
+            name = meta["name"]
+            if watch.lasted((name, container["name"], reason)) < STUCK_AFTER.get(reason, 0):
+                continue
             logs = ""
             if reason == "CrashLoopBackOff":
                 logs = kubectl.run(
@@ -506,7 +573,30 @@ def _stuck(kubectl: Kubectl, selector: str) -> None:
             )
 
 
+def _current_template_hash(kubectl: Kubectl) -> str | None:
+    """The pod-template-hash of the API's newest ReplicaSet (None before there is one)."""
+    sets = kubectl.json(
+        "-n", NAMESPACE, "get", "replicasets", "-l", "app.kubernetes.io/component=api"
+    ).get("items", [])
+    owned = [
+        r
+        for r in sets
+        if any(o.get("name") == "sugang-api" for o in r["metadata"].get("ownerReferences", []))
+    ]
+    if not owned:
+        return None
+    newest = max(
+        owned,
+        key=lambda r: int(
+            (r["metadata"].get("annotations") or {}).get("deployment.kubernetes.io/revision", 0)
+        ),
+    )
+    value = (newest["metadata"].get("labels") or {}).get("pod-template-hash")
+    return str(value) if value else None
+
+
 def _wait_for_migration(kubectl: Kubectl, deadline: float) -> None:
+    watch = Watch()
     while True:
         job = kubectl.json("-n", NAMESPACE, "get", "job", "sugang-migrate")
         conditions = {
@@ -523,7 +613,7 @@ def _wait_for_migration(kubectl: Kubectl, deadline: float) -> None:
                 f"the schema migration failed ({conditions['Failed'].get('reason', 'Failed')}: "
                 f"{conditions['Failed'].get('message', '')}); its log:\n{logs or '(none)'}"
             )
-        _stuck(kubectl, "job-name=sugang-migrate")
+        _stuck(kubectl, "job-name=sugang-migrate", watch)
         if time.monotonic() > deadline:
             raise KitError(
                 "the schema migration did not finish in time: "
@@ -533,6 +623,7 @@ def _wait_for_migration(kubectl: Kubectl, deadline: float) -> None:
 
 
 def _wait_for_rollout(kubectl: Kubectl, deadline: float, progress: Callable[[float], None]) -> None:
+    watch = Watch()
     while True:
         deployment = kubectl.json("-n", NAMESPACE, "get", "deployment", "sugang-api")
         wanted = deployment["spec"].get("replicas", 1)
@@ -542,7 +633,7 @@ def _wait_for_rollout(kubectl: Kubectl, deadline: float, progress: Callable[[flo
         current = status.get("observedGeneration", 0) >= deployment["metadata"]["generation"]
         if current and ready >= wanted and status.get("replicas", 0) == wanted:
             return
-        _stuck(kubectl, "app.kubernetes.io/component=api")
+        _stuck(kubectl, "app.kubernetes.io/component=api", watch, _current_template_hash(kubectl))
         if time.monotonic() > deadline:
             raise KitError(f"the API rollout did not finish: {ready} of {wanted} ready")
         time.sleep(2)
