@@ -123,8 +123,15 @@ def restore(
     that already holds data is replaced only with --replace. Then run `sugang db upgrade` if
     this code is newer than the backup's schema."""
     target = dump.Target(Settings().database_url)
+
+    async def count(services: Services) -> int:
+        return await dump.rows_in(services.db.engine)
+
     try:
-        held = dump.rows_in(target)
+        try:
+            held = run_with_services(count)
+        except (OSError, DBAPIError) as error:
+            raise dump.DumpError(f"cannot read the database: {error}") from None
         if held and not replace:
             errors.print(
                 f"the database holds {held} rows of students, terms, sections and enrollments: "

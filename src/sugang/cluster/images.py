@@ -7,8 +7,6 @@ alone); keep the file there. Where K3s is installed the archive is also imported
 `k3s ctr images import`, and pinned the same way, so pods can start without a restart.
 """
 
-import asyncio
-import hashlib
 import json
 import posixpath
 import shlex
@@ -19,6 +17,8 @@ from pathlib import Path
 from typing import IO
 
 from sugang.cluster.inventory import Inventory
+from sugang.cluster.plan import file_sha256
+from sugang.cluster.runner import gather_all
 from sugang.cluster.ssh import Host, connected
 
 IMAGES_DIR = "/var/lib/rancher/k3s/agent/images"
@@ -103,12 +103,8 @@ def read_archive(path: Path) -> Archive:
                     )
         except (tarfile.TarError, OSError, ValueError) as error:
             raise ArchiveError(f"{path.name}: not a readable tar archive ({error})") from None
-    digest = hashlib.sha256()
-    with path.open("rb") as f:
-        while chunk := f.read(1 << 20):
-            digest.update(chunk)
     names = tuple(sorted({containerd_name(image) for image in images}))
-    return Archive(path, suffix, digest.hexdigest(), names)
+    return Archive(path, suffix, file_sha256(path), names)
 
 
 def _member(archive: tarfile.TarFile, name: str) -> IO[bytes]:
@@ -133,9 +129,7 @@ async def import_archive(
 ) -> list[NodeImport]:
     """Put the archive on each named node and import it there, in parallel."""
     async with connected(inventory, list(names)) as hosts:
-        return list(
-            await asyncio.gather(*(_on(host, archive, progress) for host in hosts.values()))
-        )
+        return await gather_all([_on(host, archive, progress) for host in hosts.values()])
 
 
 async def _on(host: Host, archive: Archive, progress: Progress) -> NodeImport:

@@ -9,7 +9,9 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
+from sqlalchemy import inspect, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 # a restore into a database holding any of these asks for --replace
 DATA_TABLES = ("students", "enrollments", "sections", "terms")
@@ -39,7 +41,7 @@ class Target:
         return Path(database)
 
     def libpq(self) -> tuple[list[str], dict[str, str]]:
-        """(connection arguments, environment) for pg_dump, pg_restore and psql."""
+        """(connection arguments, environment) for pg_dump and pg_restore."""
         url = make_url(self.url)
         arguments = [
             f"--host={url.host or '127.0.0.1'}",
@@ -92,30 +94,16 @@ def backup(target: Target, file: Path) -> int:
     return file.stat().st_size
 
 
-def rows_in(target: Target) -> int:
+async def rows_in(engine: AsyncEngine) -> int:
     """How many rows the database holds in the tables that matter (0 when empty or new)."""
-    counts = " + ".join(
-        f"(SELECT count(*) FROM {table})" for table in DATA_TABLES
-    )  # fixed names, no input
-    if target.is_sqlite:
-        if not target.sqlite_path.exists():
+    async with engine.connect() as conn:
+        present = set(await conn.run_sync(lambda sync: inspect(sync).get_table_names()))
+        if not set(DATA_TABLES) <= present:
             return 0
-        with sqlite3.connect(target.sqlite_path) as db:
-            present = {r[0] for r in db.execute("SELECT name FROM sqlite_master")}
-            if not set(DATA_TABLES) <= present:
-                return 0
-            return int(db.execute(f"SELECT {counts}").fetchone()[0])
-    arguments, environment = target.libpq()
-    exists = " AND ".join(f"to_regclass('public.{t}') IS NOT NULL" for t in DATA_TABLES)
-    query = f"SELECT CASE WHEN {exists} THEN (SELECT {counts}) ELSE 0 END"
-    answer = subprocess.run(
-        [_tool("psql"), "--no-psqlrc", "--tuples-only", "--no-align", f"--command={query}",
-         *arguments],
-        env=environment, capture_output=True, text=True, check=False,
-    )  # fmt: skip
-    if answer.returncode != 0:
-        raise DumpError(f"cannot read the database:\n{answer.stderr.strip()}")
-    return int(answer.stdout.strip() or 0)
+        total = 0
+        for table in DATA_TABLES:  # fixed names, no input
+            total += int((await conn.execute(text(f"SELECT count(*) FROM {table}"))).scalar_one())
+        return total
 
 
 def restore(target: Target, file: Path) -> None:

@@ -33,14 +33,6 @@ class Rendered:
     text: str
     documents: list[dict[str, Any]]
 
-    def split(self, served: Iterable[Kind]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-        """(objects of kinds the cluster serves now, those whose CRD a chart has yet to
-        install)."""
-        known = set(served)
-        first = [d for d in self.documents if kind_of(d) in known]
-        later = [d for d in self.documents if kind_of(d) not in known]
-        return first, later
-
     def keys(self) -> set[tuple[str, str, str, str]]:
         """(group, kind, namespace, name) of every object."""
         return {

@@ -257,8 +257,11 @@ def deploy(
 
     operator_charts = charts(rendered)
     provided = {group for chart in operator_charts for group in chart.groups}
-    first = [d for d in rendered.documents if kind_of(d) in served and group_of(d) not in provided]
-    later = [d for d in rendered.documents if d not in first]
+    first: list[dict[str, Any]] = []
+    later: list[dict[str, Any]] = []
+    for d in rendered.documents:
+        served_now = kind_of(d) in served and group_of(d) not in provided
+        (first if served_now else later).append(d)
     step(f"applying {len(first)} resources (server-side)", 0.05)
     apply(kubectl, first, deadline)
     conflicting = [o for o in orphans if (o.group, o.kind) in CONFLICTING]
@@ -385,19 +388,19 @@ def apply(kubectl: Kubectl, documents: list[dict[str, Any]], deadline: float) ->
         time.sleep(5)
 
 
-def delete(kubectl: Kubectl, objects: list[Owned], wait: bool = True) -> None:
+def delete(kubectl: Kubectl, objects: list[Owned]) -> None:
     namespaces = sorted({o.namespace for o in objects})
     for namespace in namespaces:
         names = [f"{o.resource}/{o.name}" for o in objects if o.namespace == namespace]
         where = ["-n", namespace] if namespace else []
-        kubectl.run(*where, "delete", *names, "--ignore-not-found", f"--wait={str(wait).lower()}")
+        kubectl.run(*where, "delete", *names, "--ignore-not-found", "--wait=true")
 
 
 def uninstall(
     kubectl: Kubectl, kit_kinds: set[Kind], delete_data: bool, step: Step
 ) -> tuple[list[Owned], list[Owned]]:
-    """Delete what the kit's deploys applied: custom resources first (while their operators
-    still run to clean up after them), then the rest, the charts and namespaces last. The
+    """Delete what the kit's deploys applied, the charts and namespaces last (custom resources
+    go while their operators still run to clean up after them). The
     database, its secrets and its namespace stay unless `delete_data` (deleting the
     namespace deletes the volumes in it). (deleted, kept)."""
     step("finding what sugang deploy applied", 0.05)
@@ -408,11 +411,10 @@ def uninstall(
     else:
         kept = [o for o in owned if _holds_data(o)]
     going = [o for o in owned if o not in kept]
-    builtin = {("", "Namespace"), ("helm.cattle.io", "HelmChart")}
-    custom = [o for o in going if o.group not in {"", "apps", "batch"} | {g for g, _ in builtin}]
-    plain = [o for o in going if o not in custom and (o.group, o.kind) not in builtin]
-    last = [o for o in going if (o.group, o.kind) in builtin]
-    for share, batch in ((0.2, custom), (0.5, plain), (0.8, last)):
+    final = {("", "Namespace"), ("helm.cattle.io", "HelmChart")}
+    last = [o for o in going if (o.group, o.kind) in final]
+    first = [o for o in going if (o.group, o.kind) not in final]
+    for share, batch in ((0.3, first), (0.8, last)):
         if batch:
             step(f"deleting {len(batch)} objects", share)
             delete(kubectl, batch)
