@@ -1,5 +1,5 @@
 """`sugang cluster check|plan|up|status|down`: bare Ubuntu machines to a K3s cluster over SSH,
-from one inventory file."""
+from one inventory file; `remove`, `upgrade`, `backup` and `restore` on day two."""
 
 import asyncio
 from collections.abc import Coroutine
@@ -12,10 +12,11 @@ from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, Trans
 from rich.table import Table
 
 from sugang.cli.common import console, errors
-from sugang.cluster import runner
+from sugang.cluster import maintenance, runner
 from sugang.cluster.checks import Finding, Level, summary
 from sugang.cluster.images import IMAGES_DIR, ArchiveError, import_archive, read_archive
 from sugang.cluster.inventory import Inventory, InventoryError, load
+from sugang.cluster.maintenance import DrainOptions
 from sugang.cluster.nodes import NodeStatus
 from sugang.cluster.plan import (
     LOAD_BALANCER,
@@ -71,22 +72,28 @@ def _report(host: str, what: str) -> None:
 
 @app.command()
 def check(inventory: InventoryOption = Path("cluster.yaml")) -> None:
-    """Preflight every node in parallel: OS, CPU and memory, swap, time sync, unique
-    hostname/MAC/product_uuid, kernel modules, ports free and reachable, firewall, node IP."""
+    """Preflight every node and the load balancer host in parallel: OS, CPU and memory,
+    swap, time sync, unique hostname/MAC/product_uuid, kernel modules, node IP, ports free,
+    TCP ports reachable between the nodes and through the load balancer, flannel's UDP port
+    between the nodes (a listener on each), ufw and raw iptables rules (`up` opens ufw only),
+    and on the load balancer: 6443 free, nginx or HAProxy installed or installable."""
     cluster = _load(inventory)
-    findings: dict[str, list[Finding]] = {n.name: [] for n in cluster.nodes}
+    rows = [(n.name, str(n.role), n.address) for n in cluster.nodes]
+    if cluster.load_balancer:
+        rows.append((LOAD_BALANCER, "load balancer", cluster.load_balancer.address))
+    findings: dict[str, list[Finding]] = {name: [] for name, _, _ in rows}
 
     def table() -> Table:
         grid = Table(title=f"preflight: {inventory}")
         for column in ("node", "role", "address", "pass", "warn", "fail"):
             grid.add_column(column)
-        for node in cluster.nodes:
-            counts = summary(findings[node.name])
-            done = bool(findings[node.name])
+        for name, role, address in rows:
+            counts = summary(findings[name])
+            done = bool(findings[name])
             grid.add_row(
-                node.name,
-                node.role,
-                node.address,
+                name,
+                role,
+                address,
                 *(
                     f"[{COLOURS[level]}]{counts[level]}[/]" if done else "…"
                     for level in (Level.PASS, Level.WARN, Level.FAIL)
@@ -238,16 +245,137 @@ def down(
     stop_only: Annotated[
         bool, typer.Option(help="stop K3s (k3s-killall.sh) but keep it installed")
     ] = False,
+    delete_snapshots: Annotated[
+        bool,
+        typer.Option(help=f"do not keep the servers' etcd snapshots in {runner.KEPT_SNAPSHOTS}"),
+    ] = False,
 ) -> None:
-    """Uninstall K3s from every node, agents first (the cluster and its data are deleted)."""
+    """Uninstall K3s from every node, agents first (the cluster and its data are deleted;
+    the servers' etcd snapshots are kept in /var/lib/rancher/sugang-snapshots unless
+    --delete-snapshots)."""
     cluster = _load(inventory)
     what = "stop K3s on" if stop_only else "UNINSTALL K3s and delete all cluster data on"
     if not yes and not typer.confirm(
         f"{what} {len(cluster.nodes)} node(s): {', '.join(n.name for n in cluster.nodes)}?"
     ):
         raise typer.Exit(1)
-    _run(runner.down(cluster, _report, stop_only))
+    _run(runner.down(cluster, _report, stop_only, keep_snapshots=not delete_snapshots))
     console.print("[green]done[/green]")
+
+
+DrainTimeout = Annotated[
+    float, typer.Option("--drain-timeout", min=10, help="seconds a drain may take")
+]
+ForceDrain = Annotated[
+    bool,
+    typer.Option(
+        "--force",
+        help="drain also pods that no controller manages (kubectl drain --force: they are "
+        "deleted and not recreated)",
+    ),
+]
+
+
+@app.command()
+def remove(
+    node: Annotated[str, typer.Argument(help="the node's name in the inventory")],
+    inventory: InventoryOption = Path("cluster.yaml"),
+    drain_timeout: DrainTimeout = 300,
+    force: ForceDrain = False,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="do not ask")] = False,
+) -> None:
+    """Take a node out of the cluster: drain it, delete it (K3s removes a server's etcd
+    member and the node's password, so a rebuilt machine of the same name can join), and
+    uninstall K3s on it. A server is refused when etcd would lose its majority; nothing is
+    changed then. Take the node out of the inventory afterwards."""
+    cluster = _load(inventory)
+    try:
+        target = cluster.node(node)
+    except InventoryError as error:
+        errors.print(str(error), highlight=False)
+        raise typer.Exit(2) from None
+    if not yes and not typer.confirm(
+        f"drain {node} ({target.role}), delete it from the cluster and uninstall K3s there?"
+    ):
+        raise typer.Exit(1)
+    uninstalled = _run(
+        maintenance.remove(cluster, node, DrainOptions(drain_timeout, force), _report)
+    )
+    if not uninstalled:
+        console.print(
+            f"[yellow]{node} is out of the cluster, but K3s is still installed there[/yellow]: "
+            "wipe the machine before it is used again"
+        )
+    lb = " (the load balancer still lists it until then)" if cluster.load_balancer else ""
+    console.print(
+        f"[green]{node} removed[/green]: take it out of {inventory}, and run "
+        f"`sugang cluster up`{lb}",
+        highlight=False,
+    )
+
+
+@app.command()
+def upgrade(
+    version: Annotated[str, typer.Option("--version", help="the K3s release, e.g. v1.34.2+k3s1")],
+    inventory: InventoryOption = Path("cluster.yaml"),
+    drain_timeout: DrainTimeout = 300,
+    force: ForceDrain = False,
+    timeout: Annotated[
+        float, typer.Option(min=10, help="seconds to wait for each node to be Ready again")
+    ] = 300,
+) -> None:
+    """Upgrade K3s node by node: the servers one at a time, then the agents, each cordoned
+    and drained first and uncordoned once Ready at the new version. One minor version at a
+    time; no downgrades. Rerun it after a failure: it continues where it stopped.
+    Air-gapped, put the new k3s binary at airgap.k3s_binary first."""
+    cluster = _load(inventory)
+    upgraded = _run(
+        maintenance.upgrade(cluster, version, DrainOptions(drain_timeout, force), _report, timeout)
+    )
+    if upgraded:
+        console.print(f"[green]{len(upgraded)} node(s) upgraded to {version}[/green]")
+    else:
+        console.print(f"[green]every node already runs {version}[/green]")
+
+
+@app.command()
+def backup(
+    inventory: InventoryOption = Path("cluster.yaml"),
+    output: Annotated[Path, typer.Option(help="where the snapshot is copied to")] = Path(
+        "snapshots"
+    ),
+    name: Annotated[str, typer.Option(help="the snapshot's name prefix")] = "sugang",
+) -> None:
+    """Take an etcd snapshot now (`k3s etcd-snapshot save`) on a server and copy it here,
+    with the server token beside it (FILE.token, 0600: a restore onto new machines needs
+    it). HA clusters only."""
+    cluster = _load(inventory)
+    saved = _run(maintenance.backup(cluster, output, name, _report))
+    console.print(f"[green]saved[/green] {saved}", highlight=False)
+
+
+@app.command()
+def restore(
+    snapshot: Annotated[Path, typer.Argument(help="a snapshot file `backup` copied here")],
+    inventory: InventoryOption = Path("cluster.yaml"),
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="do not ask")] = False,
+    timeout: Annotated[
+        float, typer.Option(min=10, help="seconds to wait for each server's API")
+    ] = 300,
+) -> None:
+    """Put the cluster back to a snapshot (K3s's cluster reset): K3s stops on every server,
+    the first server resets etcd to the snapshot, the others' etcd data is moved aside and
+    they rejoin. Everything changed since the snapshot is lost."""
+    cluster = _load(inventory)
+    if not yes and not typer.confirm(
+        f"restore {snapshot.name} onto {len(cluster.servers)} server(s)? The API is down "
+        "meanwhile, and what changed since the snapshot is lost"
+    ):
+        raise typer.Exit(1)
+    _run(maintenance.restore(cluster, snapshot, _report, timeout))
+    nodes = _run(runner.status(cluster))
+    print_nodes(nodes)
+    console.print(f"[green]restored[/green] {snapshot.name}", highlight=False)
 
 
 @images.command("import")

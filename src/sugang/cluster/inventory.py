@@ -148,9 +148,25 @@ class ClusterOptions(Strict):
     disable: list[
         Literal["traefik", "servicelb", "local-storage", "metrics-server", "coredns"]
     ] = []
+    etcd_snapshot_schedule_cron: str | None = Field(
+        default=None,
+        description="when K3s snapshots etcd on each server, a cron spec (K3s: 0 */12 * * *)",
+    )
+    etcd_snapshot_retention: int | None = Field(
+        default=None, ge=1, description="scheduled snapshots kept on each server (K3s: 5)"
+    )
     server_args: list[str] = []
     agent_args: list[str] = []
     airgap: Airgap | None = None
+
+    @model_validator(mode="after")
+    def snapshots_need_etcd(self) -> Self:
+        if not self.ha and (self.etcd_snapshot_schedule_cron or self.etcd_snapshot_retention):
+            raise ValueError(
+                "etcd snapshots need ha: true (embedded etcd); a single server keeps its "
+                "data in SQLite, /var/lib/rancher/k3s/server/db/state.db"
+            )
+        return self
 
     @model_validator(mode="after")
     def one_source_of_version(self) -> Self:

@@ -11,6 +11,9 @@ from sugang.cluster.plan import Action
 from sugang.cluster.ssh import Host, HostError
 
 Report = Callable[[str, str], None]  # (host, what happened)
+# set on a node sugang cordoned, so that a rerun after a failure uncordons it, and a node an
+# operator cordoned stays cordoned
+CORDONED_FOR = "sugang.dev/cordoned-for"
 
 
 @dataclass(frozen=True)
@@ -20,6 +23,12 @@ class NodeStatus:
     roles: str
     version: str
     internal_ip: str
+    unschedulable: bool = False  # cordoned
+    cordoned_for: str | None = None  # why sugang cordoned it (CORDONED_FOR), if it did
+
+    @property
+    def etcd(self) -> bool:
+        return "etcd" in self.roles.split(",")
 
 
 async def wait_for_api(host: Host, timeout: float, report: Report) -> None:
@@ -52,6 +61,8 @@ def node_status(item: dict[str, Any]) -> NodeStatus:
         roles=",".join(roles) or "<none>",
         version=item.get("status", {}).get("nodeInfo", {}).get("kubeletVersion", "?"),
         internal_ip=addresses.get("InternalIP", "?"),
+        unschedulable=bool(item.get("spec", {}).get("unschedulable")),
+        cordoned_for=item["metadata"].get("annotations", {}).get(CORDONED_FOR),
     )
 
 

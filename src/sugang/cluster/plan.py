@@ -140,7 +140,7 @@ def plan_up(
     newer = []
     for node in inventory.nodes:
         running = facts[node.name].k3s_version
-        if pinned and running and _minor(running) > _minor(pinned):
+        if pinned and running and minor(running) > minor(pinned):
             newer.append(node.name)
     if newer and not inventory.cluster.airgap:
         raise PlanError(
@@ -157,7 +157,7 @@ def plan_up(
     plan.add(
         "first server",
         [
-            _install(inventory, first, facts[first.name], token, binary_sha256, None),
+            install_step(inventory, first, facts[first.name], token, binary_sha256, None),
             _wait_api(first.name),
             Step(
                 first.name,
@@ -173,7 +173,7 @@ def plan_up(
     # not take two members of etcd's quorum at once
     servers: list[Step] = []
     for server in others:
-        install = _install(inventory, server, facts[server.name], token, binary_sha256, pinned)
+        install = install_step(inventory, server, facts[server.name], token, binary_sha256, pinned)
         servers.append(install)
         if install.changes:
             servers.append(_wait_api(server.name))
@@ -183,7 +183,7 @@ def plan_up(
     plan.add(
         "agents",
         [
-            _install(inventory, a, facts[a.name], token, binary_sha256, pinned)
+            install_step(inventory, a, facts[a.name], token, binary_sha256, pinned)
             for a in inventory.agents
         ],
         parallel=True,
@@ -214,7 +214,7 @@ class PlanError(Exception):
     """The hosts are in a state `up` must not change on its own."""
 
 
-def _minor(version: str) -> tuple[int, int]:
+def minor(version: str) -> tuple[int, int]:
     """(1, 34) of "v1.34.1+k3s1"."""
     major, minor = version.lstrip("v").split(".")[:2]
     return int(major), int(minor)
@@ -230,7 +230,7 @@ def _wait_api(host: str) -> Step:
     )
 
 
-def _install(
+def install_step(
     inventory: Inventory,
     node: Node,
     facts: HostFacts,

@@ -45,6 +45,10 @@ def k3s_config(inventory: Inventory, node: Node, token: str | None) -> dict[str,
             config["flannel-backend"] = options.flannel_backend
         if options.disable:
             config["disable"] = list(options.disable)
+        if options.etcd_snapshot_schedule_cron:
+            config["etcd-snapshot-schedule-cron"] = options.etcd_snapshot_schedule_cron
+        if options.etcd_snapshot_retention:
+            config["etcd-snapshot-retention"] = options.etcd_snapshot_retention
         role_args = options.server_args
     else:
         config["server"] = inventory.api_url

@@ -13,13 +13,23 @@ import yaml
 
 from sugang.cluster.checks import (
     GATHER,
+    LB_GATHER,
     Finding,
+    iptables_script,
+    judge_iptables,
+    judge_load_balancer,
     judge_node,
     judge_reachability,
+    judge_udp,
     judge_uniqueness,
     key_values,
+    lb_probe_targets,
     probe_script,
     probe_targets,
+    udp_listen_script,
+    udp_not_probed,
+    udp_read_script,
+    udp_send_script,
 )
 from sugang.cluster.inventory import Inventory, Node, Role
 from sugang.cluster.nodes import (
@@ -40,6 +50,9 @@ from sugang.cluster.ssh import Host, HostError, connected
 from sugang.cluster.state import current_plan, read_token
 
 T = TypeVar("T")
+SNAPSHOT_DIR = "/var/lib/rancher/k3s/server/db/snapshots"
+# k3s-uninstall.sh deletes /var/lib/rancher/k3s; `down` copies the snapshots here first
+KEPT_SNAPSHOTS = "/var/lib/rancher/sugang-snapshots"
 
 
 @dataclass
@@ -186,7 +199,9 @@ async def status(inventory: Inventory) -> list[NodeStatus]:
     raise last
 
 
-async def down(inventory: Inventory, report: Report, stop_only: bool = False) -> None:
+async def down(
+    inventory: Inventory, report: Report, stop_only: bool = False, keep_snapshots: bool = True
+) -> None:
     """Agents first (together), then the joined servers, then the first server."""
     first = inventory.first_server
     order = [
@@ -196,16 +211,16 @@ async def down(inventory: Inventory, report: Report, stop_only: bool = False) ->
     ]
     async with connected(inventory, [n.name for n in inventory.nodes]) as hosts:
         for group in order:
-            await gather_all([_remove(hosts[n.name], n.role, stop_only, report) for n in group])
+            if stop_only:
+                await gather_all([_stop(hosts[n.name], report) for n in group])
+            else:
+                await gather_all(
+                    [uninstall_k3s(hosts[n.name], n.role, report, keep_snapshots) for n in group]
+                )
 
 
-async def _remove(host: Host, role: Role, stop_only: bool, report: Report) -> None:
-    if stop_only:
-        script = "/usr/local/bin/k3s-killall.sh"
-    elif role is Role.SERVER:
-        script = "/usr/local/bin/k3s-uninstall.sh"
-    else:
-        script = "/usr/local/bin/k3s-agent-uninstall.sh"
+async def _stop(host: Host, report: Report) -> None:
+    script = "/usr/local/bin/k3s-killall.sh"
     if not (await host.run(f"[ -x {script} ]", check=False)).ok:
         report(host.name, "K3s is not installed")
         return
@@ -213,11 +228,38 @@ async def _remove(host: Host, role: Role, stop_only: bool, report: Report) -> No
     report(host.name, f"ran {script}")
 
 
+async def uninstall_k3s(
+    host: Host, role: Role, report: Report, keep_snapshots: bool = True
+) -> None:
+    """K3s's uninstall script; on a server the etcd snapshots are first copied where the
+    script does not delete them (KEPT_SNAPSHOTS), unless told not to keep them."""
+    script = "/usr/local/bin/" + (
+        "k3s-uninstall.sh" if role is Role.SERVER else "k3s-agent-uninstall.sh"
+    )
+    if not (await host.run(f"[ -x {script} ]", check=False)).ok:
+        report(host.name, "K3s is not installed")
+        return
+    if keep_snapshots and role is Role.SERVER:
+        kept = await host.run(
+            f'if [ -n "$(ls -A {SNAPSHOT_DIR} 2>/dev/null)" ]; then mkdir -p {KEPT_SNAPSHOTS} '
+            f"&& cp -a {SNAPSHOT_DIR}/. {KEPT_SNAPSHOTS}/ && ls {SNAPSHOT_DIR} | wc -l; fi",
+            step="keep the etcd snapshots",
+        )
+        if kept.stdout.strip():
+            report(host.name, f"kept {kept.stdout.strip()} etcd snapshot(s) in {KEPT_SNAPSHOTS}")
+    await host.run(script, step=script)
+    report(host.name, f"ran {script}")
+
+
 async def check(
     inventory: Inventory, on_node: Callable[[str, list[Finding]], None]
 ) -> list[Finding]:
-    """Preflight on every node at once; `on_node` hears each node's findings as they come."""
-    async with connected(inventory, [n.name for n in inventory.nodes]) as hosts:
+    """Preflight on every node and the load balancer host at once; then flannel's UDP port
+    between the nodes in three rounds (listen, send, read: a UDP port gives no answer to
+    probe). `on_node` hears each host's findings as they come."""
+    nodes = inventory.nodes
+    names = [n.name for n in nodes] + ([LOAD_BALANCER] if inventory.load_balancer else [])
+    async with connected(inventory, names) as hosts:
 
         async def one(node: Node) -> tuple[str, dict[str, str], list[Finding]]:
             host = hosts[node.name]
@@ -225,13 +267,62 @@ async def check(
             probes = await host.run(
                 probe_script(probe_targets(inventory, node)), step="reachability"
             )
-            findings = judge_node(inventory, node, facts) + judge_reachability(node, probes.stdout)
+            rules = await host.run(iptables_script(node), step="firewall rules")
+            findings = (
+                judge_node(inventory, node, facts)
+                + judge_reachability(node.name, str(node.node_ip), probes.stdout)
+                + judge_iptables(inventory, node, facts, rules.stdout)
+            )
             on_node(node.name, findings)
             return node.name, facts, findings
 
-        results = await gather_all([one(node) for node in inventory.nodes])
-    every = [finding for _, _, findings in results for finding in findings]
-    unique = judge_uniqueness(inventory, {name: facts for name, facts, _ in results})
-    for name in {f.node for f in unique}:
-        on_node(name, [f for f in unique if f.node == name])
-    return every + unique
+        async def balancer() -> tuple[str, dict[str, str], list[Finding]]:
+            host = hosts[LOAD_BALANCER]
+            facts = key_values((await host.run(LB_GATHER, step="preflight")).stdout)
+            probes = await host.run(probe_script(lb_probe_targets(inventory)), step="reachability")
+            findings = judge_load_balancer(inventory, facts, probes.stdout)
+            on_node(LOAD_BALANCER, findings)
+            return LOAD_BALANCER, facts, findings
+
+        hosts_checked: list[Awaitable[tuple[str, dict[str, str], list[Finding]]]] = [
+            one(node) for node in nodes
+        ]
+        if inventory.load_balancer:
+            hosts_checked.append(balancer())
+        results = await gather_all(hosts_checked)
+        facts = {name: found for name, found, _ in results}
+
+        async def listen(node: Node) -> dict[str, str]:
+            if udp_not_probed(inventory, node, facts[node.name]):
+                return {}
+            script = udp_listen_script(inventory, node)
+            return key_values((await hosts[node.name].run(script, step="UDP listener")).stdout)
+
+        started = await gather_all([listen(n) for n in nodes])
+        listeners = {n.name: found for n, found in zip(nodes, started, strict=True)}
+        listening = [n for n in nodes if listeners[n.name].get("listener") == "listening"]
+
+        async def read(node: Node) -> str:
+            if node not in listening:
+                return ""
+            script = udp_read_script(listeners[node.name])
+            return (await hosts[node.name].run(script, step="UDP listener")).stdout
+
+        if listening:
+            await gather_all(
+                [
+                    hosts[n.name].run(udp_send_script(inventory, n, listening), step="UDP probe")
+                    for n in nodes
+                ]
+            )
+        heard = await gather_all([read(n) for n in nodes])
+    udp = [
+        finding
+        for node, received in zip(nodes, heard, strict=True)
+        for finding in judge_udp(inventory, node, facts[node.name], listeners[node.name], received)
+    ]
+    unique = judge_uniqueness(inventory, facts)
+    later = udp + unique
+    for name in dict.fromkeys(f.node for f in later):
+        on_node(name, [f for f in later if f.node == name])
+    return [finding for _, _, findings in results for finding in findings] + later

@@ -198,6 +198,23 @@ class Host:
             step=step or f"install {remote}",
         )
 
+    async def download(self, remote: str, local: Path, step: str = "") -> None:
+        """Copy a root-owned file back over SFTP: staged as a copy the SSH user may read,
+        fetched, and the copy removed."""
+        staging = f"/var/tmp/sugang-download-{uuid.uuid4().hex[:12]}"
+        user = shlex.quote(self.target.user)
+        await self.run(
+            f"install -m 0600 -o {user} {shlex.quote(remote)} {staging}",
+            step=step or f"read {remote}",
+        )
+        try:
+            async with self.connection.start_sftp_client() as sftp:
+                await sftp.get(staging, str(local))
+        except (OSError, asyncssh.Error) as error:
+            raise HostError(self.name, step or f"download {remote}", str(error)) from None
+        finally:
+            await self.run(f"rm -f {staging}", check=False)
+
 
 @asynccontextmanager
 async def connected(inventory: Inventory, names: Iterable[str]) -> AsyncIterator[dict[str, Host]]:

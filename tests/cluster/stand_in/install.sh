@@ -39,7 +39,11 @@ ln -sf k3s /usr/local/bin/kubectl
 cat > /usr/local/bin/k3s-killall.sh <<'KILL'
 #!/bin/sh
 pidfile=/var/lib/rancher/k3s/stand-in.pid
-[ -s $pidfile ] && kill "$(cat $pidfile)" 2>/dev/null; rm -f $pidfile; true
+if [ -s $pidfile ]; then
+  pid=$(cat $pidfile); kill "$pid" 2>/dev/null
+  for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+fi
+rm -f $pidfile; true
 KILL
 chmod 755 /usr/local/bin/k3s-killall.sh
 role=${INSTALL_K3S_EXEC%% *}
@@ -48,20 +52,34 @@ cat > /usr/local/bin/$uninstall <<UNINSTALL
 #!/bin/sh
 /usr/local/bin/k3s-killall.sh
 rm -rf /etc/rancher/k3s /var/lib/rancher/k3s
-rm -f /usr/local/bin/k3s /usr/local/bin/kubectl /usr/local/bin/k3s-killall.sh /usr/local/bin/$uninstall
+rm -f /usr/local/bin/k3s /usr/local/bin/kubectl /usr/local/bin/k3s-killall.sh /usr/local/bin/systemctl /usr/local/bin/$uninstall
 UNINSTALL
 chmod 755 /usr/local/bin/$uninstall
+service=k3s; [ "$role" = agent ] && service=k3s-agent
+# no systemd in the test machines: a stand-in systemctl starts and stops the stand-in
+cat > /usr/local/bin/systemctl <<'SYSTEMCTL'
+#!/bin/sh
+# STAND-IN for systemctl (tests only): start, stop and restart of k3s and k3s-agent
+verb=$1; unit=${2%.service}
+case "$unit" in k3s|k3s-agent) ;; *) echo "stand-in systemctl: $* is not played" >&2; exit 1;; esac
+echo "$(date +%s.%N) $verb $unit" >> /var/lib/rancher/stand-in/systemctl.log
+case "$verb" in
+  stop) exec /usr/local/bin/k3s-killall.sh ;;
+  is-active) [ -s /var/lib/rancher/k3s/stand-in.pid ] && kill -0 "$(cat /var/lib/rancher/k3s/stand-in.pid)" 2>/dev/null && echo active && exit 0; echo inactive; exit 3 ;;
+  start|restart) ;;
+  *) echo "stand-in systemctl: $verb is not played" >&2; exit 1 ;;
+esac
 /usr/local/bin/k3s-killall.sh
-if [ "$role" = agent ]; then
-  /usr/local/bin/k3s agent
-else
-  rm -f /var/lib/rancher/k3s/stand-in.ready
-  setsid /usr/local/bin/k3s server </dev/null >>/var/lib/rancher/stand-in/server.log 2>&1 &
-  for _ in $(seq 100); do
-    [ -s /var/lib/rancher/k3s/stand-in.ready ] && exit 0
-    sleep 0.1
-  done
-  echo "[ERROR]  k3s server did not start:" >&2
-  tail -n 5 /var/lib/rancher/stand-in/server.log >&2
-  exit 1
-fi
+if [ "$unit" = k3s-agent ]; then exec /usr/local/bin/k3s agent; fi
+rm -f /var/lib/rancher/k3s/stand-in.ready
+setsid /usr/local/bin/k3s server </dev/null >>/var/lib/rancher/stand-in/server.log 2>&1 &
+for _ in $(seq 100); do
+  [ -s /var/lib/rancher/k3s/stand-in.ready ] && exit 0
+  sleep 0.1
+done
+echo "Job for $unit.service failed: the stand-in k3s server did not start:" >&2
+tail -n 5 /var/lib/rancher/stand-in/server.log >&2
+exit 1
+SYSTEMCTL
+chmod 755 /usr/local/bin/systemctl
+/usr/local/bin/systemctl restart $service
