@@ -51,9 +51,14 @@ run: install web
 	$(BIN)/sugang seed --demo
 	$(BIN)/sugang serve --host 127.0.0.1 --port 8000
 
-## Every test, on SQLite and PostgreSQL (started or installed here if missing)
+## Every test, on SQLite and PostgreSQL (started or installed here if missing). The quick ones
+## and the cluster's stand-in machines (waiting on SSH, not on the CPU) run on as many workers
+## as there are cores; the other slow ones (servers, a browser, load) one at a time, as their
+## audits of a rush assume the machine to themselves
 test: dev services web web-test browser crd-schemas cluster-hosts
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -m "not slow" -n auto -q
+	$(BIN)/python -m pytest -m slow -n auto tests/cluster
+	$(BIN)/python -m pytest -m slow --ignore=tests/cluster
 
 ## The quick loop while working: every test not marked slow (no real server processes, sshd,
 ## browser or load), on as many workers as there are cores (a database each)

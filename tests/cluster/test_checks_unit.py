@@ -10,6 +10,7 @@ from sugang.cluster.checks import (
     judge_iptables,
     judge_load_balancer,
     judge_node,
+    judge_reachability,
     judge_udp,
     lb_probe_targets,
     probe_targets,
@@ -308,3 +309,24 @@ def test_the_load_balancer_not_reaching_a_server_fails_with_its_private_address(
     found = only(judge_load_balancer(inv, READY, "10.0.0.11 6443 timeout\n"), "reachability")
     assert found.level is Level.FAIL
     assert found.fix == "allow 6443/tcp from 10.0.0.5 on 10.0.0.11 (firewall or security group)"
+
+
+def test_what_ufw_drops_is_a_warning_because_up_opens_it() -> None:
+    inv = inventory(servers=1, agents=2)
+    probes = "10.0.0.21 10250 timeout\n10.0.0.22 10250 timeout\n"
+
+    found = judge_reachability("s1", "10.0.0.11", probes, frozenset({"10.0.0.21"}))
+
+    assert [(f.level, f.detail) for f in found] == [
+        (Level.WARN, "cannot reach 10.0.0.21:10250/tcp (timeout)"),
+        (Level.FAIL, "cannot reach 10.0.0.22:10250/tcp (timeout)"),
+    ]
+    assert "`sugang cluster up` opens this port" in found[0].fix
+    [udp] = judge_udp(
+        inv,
+        inv.node("a1"),
+        {"ufw": "active"},
+        {"listener": "listening"},
+        "from 10.0.0.11 sugang-probe s1\n",
+    )
+    assert udp.level is Level.WARN and "no UDP 8472 from 10.0.0.22" in udp.detail

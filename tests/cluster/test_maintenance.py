@@ -8,11 +8,12 @@ from sugang.cluster.maintenance import (
     DrainOptions,
     drain_command,
     quorum_refusal,
+    unfinished,
     upgrade_order,
     version_key,
 )
 from sugang.cluster.nodes import CORDONED_FOR, NodeStatus, node_status
-from sugang.cluster.plan import PlanError
+from sugang.cluster.plan import HostFacts, PlanError
 from sugang.cluster.render import k3s_config
 from tests.cluster.test_plan import inventory, raw_inventory
 
@@ -141,3 +142,21 @@ def test_a_cordoned_node_and_the_mark_sugang_left_are_read_from_the_api() -> Non
     status = node_status(item)
     assert status.unschedulable and status.cordoned_for == "upgrade" and not status.etcd
     assert not node_status({"metadata": {"name": "s1", "labels": {}}}).unschedulable
+
+
+def test_a_node_is_done_only_when_the_cluster_sees_it_ready_at_the_version() -> None:
+    facts = {
+        "s1": HostFacts(k3s_version=NEW),
+        "s2": HostFacts(k3s_version=NEW),  # new binary, yet the node never came back
+        "a1": HostFacts(k3s_version=NEW, install_failed=True),
+        "a2": HostFacts(k3s_version=NEW),
+    }
+    seen = [
+        NodeStatus("s1", True, "etcd", NEW, "10.0.0.11"),
+        NodeStatus("s2", False, "etcd", OLD, "10.0.0.12"),
+        NodeStatus("a1", True, "<none>", NEW, "10.0.0.21"),
+    ]
+    assert unfinished(facts, seen, NEW) == {"s2", "a1", "a2"}  # a2: not in the cluster
+    inv = inventory(servers=1, agents=1)
+    order = upgrade_order(inv, {"s1": NEW, "a1": NEW}, NEW, frozenset({"a1"}))
+    assert [n.name for n in order] == ["a1"]

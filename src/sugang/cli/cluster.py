@@ -15,7 +15,7 @@ from sugang.cli.common import console, errors
 from sugang.cluster import maintenance, runner
 from sugang.cluster.checks import Finding, Level, summary
 from sugang.cluster.images import IMAGES_DIR, ArchiveError, import_archive, read_archive
-from sugang.cluster.inventory import Inventory, InventoryError, load
+from sugang.cluster.inventory import Inventory, InventoryError, Role, load
 from sugang.cluster.maintenance import DrainOptions
 from sugang.cluster.nodes import NodeStatus
 from sugang.cluster.plan import (
@@ -52,7 +52,10 @@ def _load(path: Path) -> Inventory:
         raise typer.Exit(2) from None
 
 
-def _run(work: Coroutine[Any, Any, T]) -> T:
+RESUME = "Fix it and run the command again: it continues where it stopped."
+
+
+def _run(work: Coroutine[Any, Any, T], after_failure: str = RESUME) -> T:
     try:
         return asyncio.run(work)
     except PlanError as error:
@@ -62,7 +65,7 @@ def _run(work: Coroutine[Any, Any, T]) -> T:
         errors.print(f"[red]{error.host}[/red]: [bold]{error.step}[/bold] failed")
         if error.output:
             errors.print(error.output, markup=False, highlight=False, soft_wrap=True)
-        errors.print("Fix it and run the command again: it continues where it stopped.")
+        errors.print(after_failure, highlight=False, soft_wrap=True)
         raise typer.Exit(1) from None
 
 
@@ -307,9 +310,13 @@ def remove(
             "wipe the machine before it is used again"
         )
     lb = " (the load balancer still lists it until then)" if cluster.load_balancer else ""
+    edit = (
+        "replace it in {} with a new server (HA wants an odd number of servers)"
+        if target.role is Role.SERVER and cluster.cluster.ha
+        else "take it out of {}"
+    ).format(inventory)
     console.print(
-        f"[green]{node} removed[/green]: take it out of {inventory}, and run "
-        f"`sugang cluster up`{lb}",
+        f"[green]{node} removed[/green]: {edit}, and run `sugang cluster up`{lb}",
         highlight=False,
     )
 
@@ -372,7 +379,12 @@ def restore(
         "meanwhile, and what changed since the snapshot is lost"
     ):
         raise typer.Exit(1)
-    _run(maintenance.restore(cluster, snapshot, _report, timeout))
+    _run(
+        maintenance.restore(cluster, snapshot, _report, timeout),
+        "A rerun starts the restore again from the top. Before that, see what state the "
+        "servers are in (docs/cluster.md, section 8: restore), or finish by hand: "
+        "`systemctl start k3s` on the first server, then on the others.",
+    )
     nodes = _run(runner.status(cluster))
     print_nodes(nodes)
     console.print(f"[green]restored[/green] {snapshot.name}", highlight=False)

@@ -217,8 +217,17 @@ def _ports_free(inventory: Inventory, node: Node, facts: dict[str, str]) -> list
     return [Finding(node.name, "ports", Level.PASS, "K3s's ports are free")]
 
 
-def judge_reachability(name: str, source: str, probe_output: str) -> list[Finding]:
-    """The probes from one host (`name`, whose packets come from `source`)."""
+UFW_OPENS = (
+    "ufw is active there, and `sugang cluster up` opens this port in it; if it still fails "
+    "after `up`, look at the security group"
+)
+
+
+def judge_reachability(
+    name: str, source: str, probe_output: str, ufw_active: frozenset[str] = frozenset()
+) -> list[Finding]:
+    """The probes from one host (`name`, whose packets come from `source`). A port dropped by
+    a host in `ufw_active` (node_ips) is a warning: `up` opens it."""
     found = []
     for line in probe_output.splitlines():
         parts = line.split()
@@ -227,13 +236,16 @@ def judge_reachability(name: str, source: str, probe_output: str) -> list[Findin
         address, port, result = parts
         if result in {"open", "refused"}:
             continue
+        opened = address in ufw_active
         found.append(
             Finding(
                 name,
                 "reachability",
-                Level.FAIL,
+                Level.WARN if opened else Level.FAIL,
                 f"cannot reach {address}:{port}/tcp ({result})",
-                f"allow {port}/tcp from {source} on {address} (firewall or security group)",
+                UFW_OPENS
+                if opened
+                else f"allow {port}/tcp from {source} on {address} (firewall or security group)",
             )
         )
     if not found:
@@ -386,13 +398,17 @@ def judge_udp(
         for words in (line.split() for line in lines)
         if len(words) == 4 and words[0] == "from" and words[2] == PROBE_PAYLOAD
     }
+    opened = facts.get("ufw") == "active"
     found = [
         Finding(
             node.name,
             check,
-            Level.FAIL,
+            Level.WARN if opened else Level.FAIL,
             f"no UDP {port} from {peer.node_ip} ({peer.name}, {label})",
-            f"allow {port}/udp from {peer.node_ip} on {node.node_ip} (firewall or security group)",
+            UFW_OPENS.replace("there", "here")
+            if opened
+            else f"allow {port}/udp from {peer.node_ip} on {node.node_ip} (firewall or "
+            "security group)",
         )
         for peer in inventory.nodes
         if peer != node and peer.name not in senders
@@ -629,7 +645,8 @@ echo "port_6443=$(ss -Hltnp 'sport = :6443' 2>/dev/null | tr '\n' ' ')"
 command -v nginx >/dev/null && echo nginx=yes
 command -v haproxy >/dev/null && echo haproxy=yes
 if [ -e /usr/lib/nginx/modules/ngx_stream_module.so ] \
-  || ls /etc/nginx/modules-enabled/*stream* >/dev/null 2>&1; then echo nginx_stream=yes; fi
+  || ls /etc/nginx/modules-enabled/*stream* >/dev/null 2>&1 \
+  || nginx -V 2>&1 | grep -qE -- '--with-stream( |$)'; then echo nginx_stream=yes; fi
 command -v apt-get >/dev/null && echo apt=yes
 ls /var/lib/apt/lists/*_Packages >/dev/null 2>&1 && echo apt_lists=yes
 apt-cache policy nginx libnginx-mod-stream haproxy 2>/dev/null \
@@ -640,7 +657,10 @@ true
 
 
 def judge_load_balancer(
-    inventory: Inventory, facts: dict[str, str], probe_output: str
+    inventory: Inventory,
+    facts: dict[str, str],
+    probe_output: str,
+    ufw_active: frozenset[str] = frozenset(),
 ) -> list[Finding]:
     """The host `up` turns into the load balancer: 6443 free for it, its software there or
     installable, and every server's API reachable from it."""
@@ -649,7 +669,7 @@ def judge_load_balancer(
     return [
         _lb_port(lb, facts.get("port_6443", "")),
         _lb_software(lb, facts),
-        *judge_reachability(LOAD_BALANCER, lb_source(lb), probe_output),
+        *judge_reachability(LOAD_BALANCER, lb_source(lb), probe_output, ufw_active),
     ]
 
 

@@ -6,6 +6,7 @@ import asyncio
 import re
 import shlex
 import time
+from contextlib import AsyncExitStack
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,6 +19,7 @@ from sugang.cluster.nodes import (
     wait_for_api,
 )
 from sugang.cluster.plan import (
+    HostFacts,
     PlanError,
     Step,
     file_sha256,
@@ -101,6 +103,15 @@ def upgrade_order(
     return [node for node in ordered if running[node.name] != target or node.name in unfinished]
 
 
+def unfinished(facts: dict[str, HostFacts], nodes: list[NodeStatus], target: str) -> frozenset[str]:
+    """Nodes not done even where the binary is already `target`: the last install failed, or
+    the cluster does not see the node Ready at `target` (a run that timed out waiting)."""
+    done = {n.name for n in nodes if n.ready and n.version == target}
+    return frozenset(
+        name for name, found in facts.items() if found.install_failed or name not in done
+    )
+
+
 # --- remove ------------------------------------------------------------------------------
 
 
@@ -153,9 +164,7 @@ async def remove(inventory: Inventory, name: str, drain: DrainOptions, report: R
             if refusal := quorum_refusal(nodes, name):
                 raise PlanError(f"refused, nothing was changed: {refusal}")
             report(name, "draining" + ("" if status.ready else " (it is NotReady)"))
-            await api.run(
-                drain_command(name, drain, status.ready), step="drain", timeout=drain.timeout + 60
-            )
+            await _drain(api, name, drain, status.ready)
             # blocks until K3s's finalizers ran: the etcd member and node password are gone
             await api.run(
                 f"k3s kubectl delete node {shlex.quote(name)} --timeout=120s",
@@ -163,14 +172,16 @@ async def remove(inventory: Inventory, name: str, drain: DrainOptions, report: R
             )
             removed = " and its etcd member" if status.etcd else ""
             report(name, f"deleted from the cluster{removed}")
-    try:
-        async with connected(inventory, [name]) as hosts:
-            await uninstall_k3s(hosts[name], node.role, report)
-    except HostError as error:
-        if status is not None and status.ready:
-            raise
-        report(name, f"not reached ({error.output or error.step}): K3s is still installed there")
-        return False
+    async with AsyncExitStack() as stack:
+        try:
+            hosts = await stack.enter_async_context(connected(inventory, [name]))
+        except HostError as error:
+            if status is not None and status.ready:
+                raise
+            # a dead machine: it is out of the cluster, and cannot be uninstalled
+            report(name, f"not reached ({error.output}): K3s is still installed there")
+            return False
+        await uninstall_k3s(hosts[name], node.role, report)
     return True
 
 
@@ -197,11 +208,17 @@ async def upgrade(
                 strict=True,
             )
         )
+        token = await read_token(hosts[inventory.first_server.name])
+        if token is None:
+            raise PlanError(
+                f"{inventory.first_server.name} has no join token: is this the cluster `up` "
+                "built? Run `sugang cluster status`"
+            )
         order = upgrade_order(
             inventory,
             {name: found.k3s_version for name, found in facts.items()},
             target,
-            frozenset(name for name, found in facts.items() if found.install_failed),
+            unfinished(facts, await _nodes(inventory, hosts), target),
         )
         wanted = inventory
         binary = None
@@ -212,7 +229,6 @@ async def upgrade(
         else:
             options = inventory.cluster.model_copy(update={"k3s_version": target})
             wanted = inventory.model_copy(update={"cluster": options})
-        token = await read_token(hosts[inventory.first_server.name])
         upgraded = []
         for node in inventory.nodes:
             if node not in order:
@@ -224,6 +240,18 @@ async def upgrade(
     return upgraded
 
 
+async def _nodes(inventory: Inventory, hosts: dict[str, Host]) -> list[NodeStatus]:
+    """The nodes, from the first server whose API answers."""
+    last: HostError | None = None
+    for server in inventory.servers:
+        try:
+            return await list_nodes(hosts[server.name])
+        except HostError as error:
+            last = error
+    assert last is not None
+    raise last
+
+
 def _api(inventory: Inventory, hosts: dict[str, Host], busy: Node) -> Host:
     """A server to run kubectl on: one other than `busy` when there is one."""
     others = [s for s in inventory.servers if s != busy]
@@ -232,7 +260,7 @@ def _api(inventory: Inventory, hosts: dict[str, Host], busy: Node) -> Host:
 
 async def _check_binary(host: Host, inventory: Inventory, target: str) -> None:
     """Air-gapped: the binary in the inventory must be the release asked for. It is run on
-    a node (the right architecture) before any node is touched."""
+    a node (the right architecture, from /var/tmp) before any node is cordoned."""
     airgap = inventory.cluster.airgap
     assert airgap is not None
     staged = "/var/tmp/sugang-k3s-upgrade"
@@ -258,9 +286,17 @@ async def _upgrade_one(
 ) -> None:
     api = _api(inventory, hosts, node)
     name = shlex.quote(node.name)
-    status = next((n for n in await list_nodes(api) if n.name == node.name), None)
+    nodes = await list_nodes(api)
+    status = next((n for n in nodes if n.name == node.name), None)
     if status is None:
-        raise HostError(node.name, "upgrade", "the cluster has no such node: run `up` first")
+        raise PlanError(f"{node.name} is not in the cluster: run `sugang cluster up` first")
+    if status.etcd:
+        down = [n.name for n in nodes if n.etcd and n.name != node.name and not n.ready]
+        if down:
+            raise PlanError(
+                f"not restarting {node.name}: etcd members {', '.join(down)} are NotReady, and "
+                "one more down could cost the majority. Bring them back first, then rerun"
+            )
     if not status.unschedulable:
         # marked first: a rerun after a failure finds it and uncordons
         await api.run(
@@ -269,10 +305,13 @@ async def _upgrade_one(
         )
         await api.run(f"k3s kubectl cordon {name}", step="cordon")
     report(node.name, f"cordoned; draining before {status.version} → {target}")
-    await api.run(
-        drain_command(node.name, drain, status.ready), step="drain", timeout=drain.timeout + 60
-    )
-    await apply_step(hosts[node.name], step, report)
+    await _drain(api, node.name, drain, status.ready)
+    if step.changes:
+        await apply_step(hosts[node.name], step, report)
+    else:  # installed by an earlier run that did not see it come back: start it again
+        unit = "k3s" if node.role is Role.SERVER else "k3s-agent"
+        report(node.name, f"installed already; systemctl restart {unit}")
+        await hosts[node.name].run(f"systemctl restart {unit}", step=f"restart {unit}")
     if node.role is Role.SERVER:
         await wait_for_api(hosts[node.name], api_timeout, report)
     await _wait_for_version(api, node.name, target, api_timeout)
@@ -355,8 +394,9 @@ async def _save(host: Host, output: Path, name: str, report: Report) -> Path:
     remote = found.stdout.strip()
     output.mkdir(parents=True, exist_ok=True)
     local = output / Path(remote).name
-    await host.download(remote, local, step="copy the snapshot back")
+    local.touch(mode=0o600)  # it holds every Secret of the cluster: never readable by others
     local.chmod(0o600)
+    await host.download(remote, local, step="copy the snapshot back")
     remote_sum = (await host.run(f"sha256sum {shlex.quote(remote)}")).stdout.split()[0]
     if file_sha256(local) != remote_sum:
         local.unlink()
@@ -383,7 +423,7 @@ async def restore(inventory: Inventory, snapshot: Path, report: Report, api_time
         remote = f"{SNAPSHOT_DIR}/{snapshot.name}"
         await hosts[first.name].upload(snapshot, remote, mode="0600", step="upload the snapshot")
         report(first.name, f"snapshot at {remote}")
-        await gather_all([_stop(hosts[s.name], report) for s in inventory.servers])
+        await gather_all([_systemctl_stop(hosts[s.name], report) for s in inventory.servers])
         await hosts[first.name].run(
             f"k3s server --cluster-reset --cluster-reset-restore-path={shlex.quote(remote)}",
             step="k3s server --cluster-reset",
@@ -401,6 +441,6 @@ async def restore(inventory: Inventory, snapshot: Path, report: Report, api_time
             await wait_for_api(hosts[server.name], api_timeout, report)
 
 
-async def _stop(host: Host, report: Report) -> None:
+async def _systemctl_stop(host: Host, report: Report) -> None:
     await host.run("systemctl stop k3s", step="systemctl stop k3s")
     report(host.name, "K3s stopped")

@@ -260,17 +260,23 @@ async def check(
     nodes = inventory.nodes
     names = [n.name for n in nodes] + ([LOAD_BALANCER] if inventory.load_balancer else [])
     async with connected(inventory, names) as hosts:
+        gathered = await gather_all([hosts[n.name].run(GATHER, step="preflight") for n in nodes])
+        node_facts = {n.name: key_values(g.stdout) for n, g in zip(nodes, gathered, strict=True)}
+        # a probe that ufw drops is one `up` opens: a warning, not a failure
+        ufw_active = frozenset(
+            str(n.node_ip) for n in nodes if node_facts[n.name].get("ufw") == "active"
+        )
 
         async def one(node: Node) -> tuple[str, dict[str, str], list[Finding]]:
             host = hosts[node.name]
-            facts = key_values((await host.run(GATHER, step="preflight")).stdout)
+            facts = node_facts[node.name]
             probes = await host.run(
                 probe_script(probe_targets(inventory, node)), step="reachability"
             )
             rules = await host.run(iptables_script(node), step="firewall rules")
             findings = (
                 judge_node(inventory, node, facts)
-                + judge_reachability(node.name, str(node.node_ip), probes.stdout)
+                + judge_reachability(node.name, str(node.node_ip), probes.stdout, ufw_active)
                 + judge_iptables(inventory, node, facts, rules.stdout)
             )
             on_node(node.name, findings)
@@ -280,7 +286,7 @@ async def check(
             host = hosts[LOAD_BALANCER]
             facts = key_values((await host.run(LB_GATHER, step="preflight")).stdout)
             probes = await host.run(probe_script(lb_probe_targets(inventory)), step="reachability")
-            findings = judge_load_balancer(inventory, facts, probes.stdout)
+            findings = judge_load_balancer(inventory, facts, probes.stdout, ufw_active)
             on_node(LOAD_BALANCER, findings)
             return LOAD_BALANCER, facts, findings
 
