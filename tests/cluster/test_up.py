@@ -4,14 +4,20 @@ path. The assertions are on what reached each machine."""
 
 import hashlib
 import json
-import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
 import yaml
 
-from tests.support.lab import SUGANG, Lab, Machine, sugang_cluster, write_inventory
+from tests.support.lab import (
+    SUGANG,
+    Lab,
+    Machine,
+    ssh_account,
+    sugang_cluster,
+    write_inventory,
+)
 
 pytestmark = pytest.mark.slow  # stand-in machines: namespaces with sshd
 
@@ -198,14 +204,7 @@ def test_down_removes_agents_first_then_servers(lab: Lab, tmp_path: Path) -> Non
 
 def test_a_non_root_user_works_through_sudo(lab: Lab, tmp_path: Path) -> None:
     user = "sugang-op"
-    if subprocess.run(["id", user], capture_output=True, check=False).returncode != 0:
-        # "*": no password, yet not locked (sshd refuses locked accounts even with a key)
-        subprocess.run(["useradd", "--create-home", "--password", "*", user], check=True)
-    home = Path(f"~{user}").expanduser() / ".ssh"
-    home.mkdir(exist_ok=True)
-    shutil.copy(lab.base / "authorized_keys", home / "authorized_keys")
-    shutil.chown(home, user, user)
-    shutil.chown(home / "authorized_keys", user, user)
+    ssh_account(lab, user)
     sudoers = Path("/etc/sudoers.d/sugang-cluster-test")
     path = tmp_path / "cluster.yaml"
     inventory = write_inventory(lab, path, servers=1, agents=1)

@@ -197,6 +197,19 @@ def write_inventory(
 STAND_IN = Path(__file__).resolve().parents[1] / "cluster" / "stand_in"
 
 
+def ssh_account(lab: Lab, user: str) -> None:
+    """A non-root account on the test machine (every lab machine shares /etc/passwd and
+    /home) that the lab's client key logs into. Its sudo rights are the test's to give."""
+    if sh("id", user, check=False).returncode != 0:
+        # "*": no password, yet not locked (sshd refuses locked accounts even with a key)
+        sh("useradd", "--create-home", "--password", "*", user)
+    home = Path(f"~{user}").expanduser() / ".ssh"
+    home.mkdir(exist_ok=True)
+    shutil.copy(lab.base / "authorized_keys", home / "authorized_keys")
+    shutil.chown(home, user, user)
+    shutil.chown(home / "authorized_keys", user, user)
+
+
 def sugang_cluster(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [str(SUGANG), "cluster", *args],

@@ -357,7 +357,11 @@ def backup(
     with the server token beside it (FILE.token, 0600: a restore onto new machines needs
     it). HA clusters only."""
     cluster = _load(inventory)
-    saved = _run(maintenance.backup(cluster, output, name, _report))
+    try:
+        saved = _run(maintenance.backup(cluster, output, name, _report))
+    except OSError as error:  # here, on the operator's machine
+        errors.print(f"cannot keep the snapshot in {output}: {error}", highlight=False)
+        raise typer.Exit(1) from None
     console.print(f"[green]saved[/green] {saved}", highlight=False)
 
 
