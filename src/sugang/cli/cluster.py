@@ -41,6 +41,7 @@ T = TypeVar("T")
 InventoryOption = Annotated[
     Path, typer.Option("--inventory", "-i", help="the inventory (see docs/cluster.md)")
 ]
+Yes = Annotated[bool, typer.Option("--yes", "-y", help="do not ask")]
 COLOURS = {Level.PASS: "green", Level.WARN: "yellow", Level.FAIL: "red"}
 
 
@@ -244,7 +245,7 @@ def status(inventory: InventoryOption = Path("cluster.yaml")) -> None:
 @app.command()
 def down(
     inventory: InventoryOption = Path("cluster.yaml"),
-    yes: Annotated[bool, typer.Option("--yes", "-y", help="do not ask")] = False,
+    yes: Yes = False,
     stop_only: Annotated[
         bool, typer.Option(help="stop K3s (k3s-killall.sh) but keep it installed")
     ] = False,
@@ -285,7 +286,7 @@ def remove(
     inventory: InventoryOption = Path("cluster.yaml"),
     drain_timeout: DrainTimeout = 300,
     force: ForceDrain = False,
-    yes: Annotated[bool, typer.Option("--yes", "-y", help="do not ask")] = False,
+    yes: Yes = False,
 ) -> None:
     """Take a node out of the cluster: drain it, delete it (K3s removes a server's etcd
     member and the node's password, so a rebuilt machine of the same name can join), and
@@ -369,7 +370,7 @@ def backup(
 def restore(
     snapshot: Annotated[Path, typer.Argument(help="a snapshot file `backup` copied here")],
     inventory: InventoryOption = Path("cluster.yaml"),
-    yes: Annotated[bool, typer.Option("--yes", "-y", help="do not ask")] = False,
+    yes: Yes = False,
     timeout: Annotated[
         float, typer.Option(min=10, help="seconds to wait for each server's API")
     ] = 300,

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from sugang.cluster.inventory import API_PORT, Inventory, LoadBalancer, Node, Role
-from sugang.cluster.plan import LOAD_BALANCER
+from sugang.cluster.plan import FLANNEL_UDP, LOAD_BALANCER
 
 # K3s's documented minimums (docs.k3s.io/installation/requirements)
 MIN_CPUS = {Role.SERVER: 2, Role.AGENT: 1}
@@ -19,9 +19,6 @@ MIN_MEMORY_MIB = {Role.SERVER: 2048, Role.AGENT: 512}
 ARCHES = {"x86_64", "aarch64", "armv7l", "s390x"}
 TCP_PORTS = {Role.SERVER: [API_PORT, 10250], Role.AGENT: [10250]}
 ETCD_PORTS = [2379, 2380]
-# flannel's UDP port between nodes, by backend: (IPv4 node_ips, IPv6 node_ips, what it is).
-# host-gw and none send no UDP of their own.
-FLANNEL_UDP = {"vxlan": (8472, 8472, "VXLAN"), "wireguard-native": (51820, 51821, "WireGuard")}
 # A UDP listener lives at most this long; `check` stops it as soon as it has read it.
 LISTEN_SECONDS = 8
 
@@ -109,11 +106,6 @@ def probe_targets(inventory: Inventory, node: Node) -> list[tuple[str, int]]:
 def lb_probe_targets(inventory: Inventory) -> list[tuple[str, int]]:
     """The load balancer forwards to every server's API."""
     return [(str(server.node_ip), API_PORT) for server in inventory.servers]
-
-
-def lb_source(lb: LoadBalancer) -> str:
-    """Where the load balancer's connections to the servers come from (as plan._firewall)."""
-    return str(lb.node_ip) if lb.node_ip else lb.address
 
 
 def judge_node(inventory: Inventory, node: Node, facts: dict[str, str]) -> list[Finding]:
@@ -548,7 +540,7 @@ def needed_ports(inventory: Inventory, node: Node) -> list[tuple[str, tuple[int,
     found = [("tcp", (10250, 10250), peers)]
     if node.role is Role.SERVER:
         lb = inventory.load_balancer
-        found.append(("tcp", (API_PORT, API_PORT), peers + ([lb_source(lb)] if lb else [])))
+        found.append(("tcp", (API_PORT, API_PORT), peers + ([lb.source] if lb else [])))
         if inventory.cluster.ha:
             servers = [str(s.node_ip) for s in inventory.servers if s != node]
             found.append(("tcp", (ETCD_PORTS[0], ETCD_PORTS[-1]), servers))
@@ -669,7 +661,7 @@ def judge_load_balancer(
     return [
         _lb_port(lb, facts.get("port_6443", "")),
         _lb_software(lb, facts),
-        *judge_reachability(LOAD_BALANCER, lb_source(lb), probe_output, ufw_active),
+        *judge_reachability(LOAD_BALANCER, lb.source, probe_output, ufw_active),
     ]
 
 

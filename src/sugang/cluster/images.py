@@ -18,8 +18,7 @@ from typing import IO
 
 from sugang.cluster.inventory import Inventory
 from sugang.cluster.plan import file_sha256
-from sugang.cluster.runner import gather_all
-from sugang.cluster.ssh import Host, connected
+from sugang.cluster.ssh import Host, connected, gather_all
 
 IMAGES_DIR = "/var/lib/rancher/k3s/agent/images"
 K3S = "/usr/local/bin/k3s"

@@ -117,6 +117,11 @@ class LoadBalancer(Strict):
         """The address the nodes use for it."""
         return str(self.node_ip) if self.node_ip else self.endpoint
 
+    @property
+    def source(self) -> str:
+        """The address its connections to the servers come from."""
+        return str(self.node_ip) if self.node_ip else self.address
+
 
 class Airgap(Strict):
     k3s_binary: Path = Field(description="the k3s executable to upload to /usr/local/bin/k3s")

@@ -2,7 +2,6 @@
 restore). The rules (etcd's quorum, one minor version at a time, the order) are pure
 functions; the rest carries them out with `k3s kubectl` on a server, as an operator would."""
 
-import asyncio
 import re
 import shlex
 import time
@@ -17,6 +16,7 @@ from sugang.cluster.nodes import (
     Report,
     list_nodes,
     wait_for_api,
+    wait_for_nodes,
 )
 from sugang.cluster.plan import (
     HostFacts,
@@ -26,9 +26,9 @@ from sugang.cluster.plan import (
     install_step,
     minor,
 )
-from sugang.cluster.runner import SNAPSHOT_DIR, apply_step, gather_all, uninstall_k3s
-from sugang.cluster.ssh import Host, HostError, connected
-from sugang.cluster.state import node_facts, read_token
+from sugang.cluster.runner import SNAPSHOT_DIR, apply_step, uninstall_k3s
+from sugang.cluster.ssh import Host, HostError, connected, gather_all, on_a_server
+from sugang.cluster.state import nodes_facts, read_token
 
 SERVER_DB = "/var/lib/rancher/k3s/server/db"
 SERVER_TOKEN = "/var/lib/rancher/k3s/server/token"
@@ -74,8 +74,8 @@ def upgrade_order(
 ) -> list[Node]:
     """The nodes to upgrade, in order: the first server, the other servers, then the agents
     (K3s's supported order: servers before agents, one minor version at a time). `running`
-    is each node's installed version; `unfinished` names nodes whose last install failed
-    (the new binary may be in place while the old one still runs)."""
+    is each node's installed version; `unfinished` names nodes not done even if their binary
+    is `target` (see `unfinished`)."""
     wanted = version_key(target)
     pinned = inventory.cluster.k3s_version
     if pinned and pinned != target:
@@ -201,24 +201,19 @@ async def upgrade(
     earlier run is uncordoned. Returns the nodes upgraded."""
     names = [n.name for n in inventory.nodes]
     async with connected(inventory, names) as hosts:
-        facts = dict(
-            zip(
-                names,
-                await gather_all([node_facts(hosts[name]) for name in names]),
-                strict=True,
-            )
-        )
+        facts = await nodes_facts(inventory, hosts)
         token = await read_token(hosts[inventory.first_server.name])
         if token is None:
             raise PlanError(
                 f"{inventory.first_server.name} has no join token: is this the cluster `up` "
                 "built? Run `sugang cluster status`"
             )
+        listed = await _nodes(inventory, hosts)
         order = upgrade_order(
             inventory,
             {name: found.k3s_version for name, found in facts.items()},
             target,
-            unfinished(facts, await _nodes(inventory, hosts), target),
+            unfinished(facts, listed, target),
         )
         wanted = inventory
         binary = None
@@ -230,9 +225,9 @@ async def upgrade(
             options = inventory.cluster.model_copy(update={"k3s_version": target})
             wanted = inventory.model_copy(update={"cluster": options})
         upgraded = []
-        for node in inventory.nodes:
-            if node not in order:
-                await _uncordon_if_ours(_api(inventory, hosts, node), node.name, report)
+        for status in listed:  # done by an earlier run that stopped before uncordoning
+            if status.cordoned_for == "upgrade" and status.name not in {n.name for n in order}:
+                await _uncordon(hosts[inventory.first_server.name], status.name, report)
         for node in order:
             step = install_step(wanted, node, facts[node.name], token, binary, target)
             await _upgrade_one(inventory, hosts, node, step, target, drain, report, api_timeout)
@@ -297,6 +292,7 @@ async def _upgrade_one(
                 f"not restarting {node.name}: etcd members {', '.join(down)} are NotReady, and "
                 "one more down could cost the majority. Bring them back first, then rerun"
             )
+    ours = status.cordoned_for == "upgrade" or not status.unschedulable
     if not status.unschedulable:
         # marked first: a rerun after a failure finds it and uncordons
         await api.run(
@@ -314,39 +310,17 @@ async def _upgrade_one(
         await hosts[node.name].run(f"systemctl restart {unit}", step=f"restart {unit}")
     if node.role is Role.SERVER:
         await wait_for_api(hosts[node.name], api_timeout, report)
-    await _wait_for_version(api, node.name, target, api_timeout)
+    await wait_for_nodes(api, [node.name], api_timeout, version=target)
     report(node.name, f"Ready at {target}")
-    await _uncordon_if_ours(api, node.name, report)
+    if ours:  # an operator's own cordon stays
+        await _uncordon(api, node.name, report)
 
 
-async def _uncordon_if_ours(api: Host, name: str, report: Report) -> None:
-    status = next((n for n in await list_nodes(api) if n.name == name), None)
-    if status is None or status.cordoned_for != "upgrade":
-        return
+async def _uncordon(api: Host, name: str, report: Report) -> None:
     quoted = shlex.quote(name)
     await api.run(f"k3s kubectl uncordon {quoted}", step="uncordon")
     await api.run(f"k3s kubectl annotate node {quoted} {CORDONED_FOR}-", step="unmark the node")
     report(name, "uncordoned")
-
-
-async def _wait_for_version(api: Host, name: str, target: str, timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            nodes = await list_nodes(api)
-        except HostError:  # the API restarts with its server
-            nodes = []
-        status = next((n for n in nodes if n.name == name), None)
-        if status and status.ready and status.version == target:
-            return
-        if time.monotonic() > deadline:
-            seen = (
-                f"{status.version}, {'Ready' if status.ready else 'NotReady'}"
-                if status
-                else "absent"
-            )
-            raise HostError(name, "wait for the node", f"not Ready at {target} ({seen})")
-        await asyncio.sleep(2)
 
 
 # --- etcd snapshots ----------------------------------------------------------------------
@@ -366,16 +340,7 @@ async def backup(inventory: Inventory, output: Path, name: str, report: Report) 
     copied to `output` with the server token beside it (a restore onto new machines needs
     it). Returns the local snapshot file."""
     _need_etcd(inventory)
-    last: HostError | None = None
-    for server in inventory.servers:
-        try:
-            async with connected(inventory, [server.name]) as hosts:
-                return await _save(hosts[server.name], output, name, report)
-        except HostError as error:
-            last = error
-            report(server.name, f"{error.step} failed: trying the next server")
-    assert last is not None
-    raise last
+    return await on_a_server(inventory, lambda host: _save(host, output, name, report))
 
 
 async def _save(host: Host, output: Path, name: str, report: Report) -> Path:
@@ -405,6 +370,7 @@ async def _save(host: Host, output: Path, name: str, report: Report) -> Path:
     if token:
         secret = local.with_name(local.name + ".token")
         secret.touch(mode=0o600)
+        secret.chmod(0o600)
         secret.write_text(token)
     report(host.name, f"{remote} → {local} ({local.stat().st_size} bytes)")
     return local

@@ -66,17 +66,24 @@ def node_status(item: dict[str, Any]) -> NodeStatus:
     )
 
 
-async def wait_for_nodes(host: Host, names: list[str], timeout: float) -> list[NodeStatus]:
-    """Until every node of the inventory is registered and Ready."""
+async def wait_for_nodes(
+    host: Host, names: list[str], timeout: float, version: str | None = None
+) -> list[NodeStatus]:
+    """Until every named node is registered and Ready (and its kubelet at `version`, when
+    given). An API that does not answer meanwhile (its server restarting) is waited for."""
     deadline = time.monotonic() + timeout
     while True:
-        nodes = await list_nodes(host)
-        ready = {n.name for n in nodes if n.ready}
-        missing = [name for name in names if name not in ready]
+        try:
+            nodes = await list_nodes(host)
+        except HostError:
+            nodes = []
+        done = {n.name for n in nodes if n.ready and version in (None, n.version)}
+        missing = [name for name in names if name not in done]
         if not missing:
             return nodes
         if time.monotonic() > deadline:
-            raise HostError(
-                host.name, str(Action.NODES), f"not registered or not Ready: {', '.join(missing)}"
-            )
+            seen = {n.name: f"{n.version}, {'Ready' if n.ready else 'NotReady'}" for n in nodes}
+            detail = ", ".join(f"{name} ({seen.get(name, 'absent')})" for name in missing)
+            wanted = f"Ready at {version}" if version else "registered and Ready"
+            raise HostError(host.name, str(Action.NODES), f"not {wanted}: {detail}")
         await asyncio.sleep(2)

@@ -38,7 +38,9 @@ APT_FAILED = (
 # Stands in for the join token in a plan made before the first server exists; `up` plans
 # again once it has read the real one.
 TOKEN_PLACEHOLDER = "<the join token, read from the first server>"
-FLANNEL_PORTS = {"vxlan": ["8472/udp"], "wireguard-native": ["51820/udp", "51821/udp"]}
+# flannel's UDP port between nodes, by backend: (IPv4 node_ips, IPv6 node_ips, what it is);
+# host-gw and none send no UDP of their own
+FLANNEL_UDP = {"vxlan": (8472, 8472, "VXLAN"), "wireguard-native": (51820, 51821, "WireGuard")}
 
 
 class Action(StrEnum):
@@ -370,11 +372,11 @@ def _firewall(inventory: Inventory, node: Node) -> Step:
         ports.append("6443/tcp")
         if inventory.cluster.ha:
             ports.append("2379:2380/tcp")
-    ports += FLANNEL_PORTS.get(inventory.cluster.flannel_backend, [])
+    if flannel := FLANNEL_UDP.get(inventory.cluster.flannel_backend):
+        ports += [f"{port}/udp" for port in dict.fromkeys(flannel[:2])]
     sources = list(peers)
     if node.role is Role.SERVER and inventory.load_balancer:
-        lb = inventory.load_balancer
-        sources.append(str(lb.node_ip) if lb.node_ip else lb.address)  # where it connects from
+        sources.append(inventory.load_balancer.source)
     rules = [
         f"ufw allow from {source} to any port {port.split('/')[0]} proto {port.split('/')[1]}"
         for source in dict.fromkeys(sources)

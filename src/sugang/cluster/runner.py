@@ -2,12 +2,11 @@
 (state.py), plan, run the plan stage by stage, and fetch the kubeconfig. Every decision is the
 planner's (plan.py); this module only carries it out."""
 
-import asyncio
 import os
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import yaml
 
@@ -46,10 +45,9 @@ from sugang.cluster.render import (
     kubeconfig_for,
     merge_kubeconfig,
 )
-from sugang.cluster.ssh import Host, HostError, connected
+from sugang.cluster.ssh import Host, HostError, connected, gather_all, on_a_server
 from sugang.cluster.state import current_plan, read_token
 
-T = TypeVar("T")
 SNAPSHOT_DIR = "/var/lib/rancher/k3s/server/db/snapshots"
 # k3s-uninstall.sh deletes /var/lib/rancher/k3s; `down` copies the snapshots here first
 KEPT_SNAPSHOTS = "/var/lib/rancher/sugang-snapshots"
@@ -117,15 +115,6 @@ async def run_stage(run: Run, stage: tuple[str, bool, list[Step]]) -> None:
             await run_step(run, step)
 
 
-async def gather_all(runs: list[Awaitable[T]]) -> list[T]:
-    """Run together; every one finishes, then the first failure is raised."""
-    results = await asyncio.gather(*runs, return_exceptions=True)
-    for result in results:
-        if isinstance(result, BaseException):
-            raise result
-    return results  # type: ignore[return-value]
-
-
 async def run_step(run: Run, step: Step) -> None:
     host = run.hosts[step.host]
     if step.action is Action.WAIT_API:
@@ -188,15 +177,7 @@ def write_kubeconfig(path: Path, new: dict[str, Any]) -> bool:
 
 async def status(inventory: Inventory) -> list[NodeStatus]:
     """The nodes as the API sees them, asked on the first server that answers."""
-    last: HostError | None = None
-    for server in inventory.servers:
-        try:
-            async with connected(inventory, [server.name]) as hosts:
-                return await list_nodes(hosts[server.name])
-        except HostError as error:
-            last = error
-    assert last is not None
-    raise last
+    return await on_a_server(inventory, list_nodes)
 
 
 async def down(
@@ -220,12 +201,8 @@ async def down(
 
 
 async def _stop(host: Host, report: Report) -> None:
-    script = "/usr/local/bin/k3s-killall.sh"
-    if not (await host.run(f"[ -x {script} ]", check=False)).ok:
-        report(host.name, "K3s is not installed")
-        return
-    await host.run(script, step=script)
-    report(host.name, f"ran {script}")
+    if await _installed(host, "/usr/local/bin/k3s-killall.sh", report):
+        await _run_script(host, "/usr/local/bin/k3s-killall.sh", report)
 
 
 async def uninstall_k3s(
@@ -236,8 +213,7 @@ async def uninstall_k3s(
     script = "/usr/local/bin/" + (
         "k3s-uninstall.sh" if role is Role.SERVER else "k3s-agent-uninstall.sh"
     )
-    if not (await host.run(f"[ -x {script} ]", check=False)).ok:
-        report(host.name, "K3s is not installed")
+    if not await _installed(host, script, report):
         return
     if keep_snapshots and role is Role.SERVER:
         kept = await host.run(
@@ -247,6 +223,17 @@ async def uninstall_k3s(
         )
         if kept.stdout.strip():
             report(host.name, f"kept {kept.stdout.strip()} etcd snapshot(s) in {KEPT_SNAPSHOTS}")
+    await _run_script(host, script, report)
+
+
+async def _installed(host: Host, script: str, report: Report) -> bool:
+    if (await host.run(f"[ -x {script} ]", check=False)).ok:
+        return True
+    report(host.name, "K3s is not installed")
+    return False
+
+
+async def _run_script(host: Host, script: str, report: Report) -> None:
     await host.run(script, step=script)
     report(host.name, f"ran {script}")
 

@@ -6,18 +6,19 @@ import asyncio
 import posixpath
 import shlex
 import uuid
-from collections.abc import AsyncIterator, Callable, Iterable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
-from typing import Self
+from typing import Self, TypeVar
 
 import asyncssh
 
 from sugang.cluster.inventory import Inventory, Node
 
 OUTPUT_TAIL = 2000
+T = TypeVar("T")
 
 
 class HostError(Exception):
@@ -229,3 +230,26 @@ async def connected(inventory: Inventory, names: Iterable[str]) -> AsyncIterator
         if failures:
             raise failures[0]
         yield {host.name: host for host in hosts}
+
+
+async def gather_all(runs: list[Awaitable[T]]) -> list[T]:
+    """Run together; every one finishes, then the first failure is raised (a second failure
+    left unretrieved would be printed by asyncio ahead of the message naming the host)."""
+    results = await asyncio.gather(*runs, return_exceptions=True)
+    for result in results:
+        if isinstance(result, BaseException):
+            raise result
+    return results  # type: ignore[return-value]
+
+
+async def on_a_server(inventory: Inventory, work: Callable[[Host], Awaitable[T]]) -> T:
+    """`work` on the first server, in inventory order, that answers and does it."""
+    last: HostError | None = None
+    for server in inventory.servers:
+        try:
+            async with connected(inventory, [server.name]) as hosts:
+                return await work(hosts[server.name])
+        except HostError as error:
+            last = error
+    assert last is not None
+    raise last

@@ -1,8 +1,6 @@
 """What the hosts are now: K3s's version, role, config and binary on each node, the load
 balancer's state, and the join token, read over SSH; and the plan from them."""
 
-import asyncio
-
 from sugang.cluster.checks import key_values
 from sugang.cluster.inventory import Inventory, Role
 from sugang.cluster.plan import FAILED_MARK, LOAD_BALANCER, HostFacts, Plan, file_sha256, plan_up
@@ -14,7 +12,7 @@ from sugang.cluster.render import (
     NGINX_STREAM_CONFIG,
     NODE_TOKEN,
 )
-from sugang.cluster.ssh import Host
+from sugang.cluster.ssh import Host, gather_all
 
 FACTS = f"""
 echo "version=$(/usr/local/bin/k3s --version 2>/dev/null | head -n1 | cut -d' ' -f3)"
@@ -66,19 +64,14 @@ async def lb_facts(host: Host, kind: str) -> HostFacts:
     )
 
 
-async def gather(inventory: Inventory, hosts: dict[str, Host]) -> dict[str, HostFacts]:
+async def nodes_facts(inventory: Inventory, hosts: dict[str, Host]) -> dict[str, HostFacts]:
     names = [n.name for n in inventory.nodes]
-    # Every host's answer is awaited before the first failure is raised: a second host that
-    # failed too would otherwise leave an exception no one retrieved, which asyncio prints
-    # on shutdown ahead of the message that names the host.
-    results = await asyncio.gather(
-        *(node_facts(hosts[name]) for name in names), return_exceptions=True
-    )
-    found: dict[str, HostFacts] = {}
-    for name, result in zip(names, results, strict=True):
-        if isinstance(result, BaseException):
-            raise result
-        found[name] = result
+    found = await gather_all([node_facts(hosts[name]) for name in names])
+    return dict(zip(names, found, strict=True))
+
+
+async def gather(inventory: Inventory, hosts: dict[str, Host]) -> dict[str, HostFacts]:
+    found = await nodes_facts(inventory, hosts)
     if inventory.load_balancer:
         found[LOAD_BALANCER] = await lb_facts(hosts[LOAD_BALANCER], inventory.load_balancer.kind)
     return found
